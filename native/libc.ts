@@ -1,0 +1,234 @@
+// Typed wrappers over the libc calls berth needs and Node lacks. The only module that talks to libc.
+// Every wrapper throws a SyscallError naming the operation, its arguments and the errno name.
+import { constants as osConstants } from 'os';
+import ffi = require('@2060.io/ffi-napi');
+import ref = require('@2060.io/ref-napi');
+
+const ERRNO_NAMES: Map<number, string> = new Map(
+  Object.entries(osConstants.errno).map(([name, num]) => [num, name]),
+);
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+}
+
+export class SyscallError extends Error {
+  readonly code: string;
+  constructor(
+    readonly op: string,
+    readonly args: unknown[],
+    readonly errno: number,
+  ) {
+    super(`${op}(${args.map((a) => JSON.stringify(a) ?? String(a)).join(', ')}): ${errnoName(errno)}`);
+    this.code = errnoName(errno);
+  }
+}
+
+// Namespace flags (linux/sched.h).
+export const CLONE_NEWNS = 0x00020000;
+export const CLONE_NEWCGROUP = 0x02000000;
+export const CLONE_NEWUTS = 0x04000000;
+export const CLONE_NEWIPC = 0x08000000;
+export const CLONE_NEWUSER = 0x10000000;
+export const CLONE_NEWPID = 0x20000000;
+export const CLONE_NEWNET = 0x40000000;
+export const CLONE_FS = 0x00000200;
+
+// Mount flags (linux/mount.h).
+export const MS_RDONLY = 1;
+export const MS_NOSUID = 2;
+export const MS_NODEV = 4;
+export const MS_NOEXEC = 8;
+export const MS_REMOUNT = 32;
+export const MS_BIND = 4096;
+export const MS_MOVE = 8192;
+export const MS_REC = 16384;
+export const MS_PRIVATE = 1 << 18;
+export const MS_SLAVE = 1 << 19;
+export const MS_SHARED = 1 << 20;
+export const MNT_DETACH = 2;
+
+export const F_GETFD = 1;
+export const F_SETFD = 2;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const FD_CLOEXEC = 1;
+export const O_NONBLOCK = 0o4000;
+
+export const PR_SET_PDEATHSIG = 1;
+export const PR_CAPBSET_DROP = 24;
+export const PR_SET_NO_NEW_PRIVS = 38;
+
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;
+
+const SYS_pivot_root = 155;
+const ENODATA = osConstants.errno.ENODATA;
+const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
+const lib = ffi.Library('libc.so.6', {
+  unshare: ['int', ['int']],
+  setns: ['int', ['int', 'int']],
+  mount: ['int', ['string', 'string', 'string', 'ulong', 'string']],
+  umount2: ['int', ['string', 'int']],
+  sethostname: ['int', ['string', 'size_t']],
+  execve: ['int', ['string', 'pointer', 'pointer']],
+  fcntl: ['int', ['int', 'int', 'int']],
+  prctl: ['int', ['int', 'ulong', 'ulong', 'ulong', 'ulong']],
+  setsid: ['int', []],
+  setgroups: ['int', ['size_t', 'pointer']],
+  setresuid: ['int', ['uint', 'uint', 'uint']],
+  setresgid: ['int', ['uint', 'uint', 'uint']],
+  kill: ['int', ['int', 'int']],
+  mknod: ['int', ['string', 'uint', 'ulong']],
+  lsetxattr: ['int', ['string', 'string', 'pointer', 'size_t', 'int']],
+  lgetxattr: ['long', ['string', 'string', 'pointer', 'size_t']],
+  capset: ['int', ['pointer', 'pointer']],
+});
+
+// syscall() and ioctl() are variadic; on x86_64 integer and pointer arguments pass in the same
+// registers either way, so fixed signatures per use are sound.
+const libc = new ffi.DynamicLibrary('libc.so.6');
+const syscall2 = ffi.ForeignFunction(libc.get('syscall'), 'long', ['long', 'string', 'string']);
+const ioctlPtr = ffi.ForeignFunction(libc.get('ioctl'), 'int', ['int', 'ulong', 'pointer']);
+const ioctlInt = ffi.ForeignFunction(libc.get('ioctl'), 'int', ['int', 'ulong', 'ulong']);
+
+function check(ret: number, op: string, args: unknown[]): number {
+  if (ret === -1) throw new SyscallError(op, args, ffi.errno());
+  return ret;
+}
+
+export function unshare(flags: number): void {
+  check(lib.unshare(flags), 'unshare', [hex(flags)]);
+}
+
+export function setns(fd: number, nstype: number): void {
+  check(lib.setns(fd, nstype), 'setns', [fd, hex(nstype)]);
+}
+
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+  check(lib.mount(source, target, fstype, flags, data), 'mount', [source, target, fstype, hex(flags), data]);
+}
+
+export function umount2(target: string, flags: number): void {
+  check(lib.umount2(target, flags), 'umount2', [target, flags]);
+}
+
+export function pivotRoot(newRoot: string, putOld: string): void {
+  check(Number(syscall2(SYS_pivot_root, newRoot, putOld)), 'pivot_root', [newRoot, putOld]);
+}
+
+export function sethostname(name: string): void {
+  check(lib.sethostname(name, Buffer.byteLength(name)), 'sethostname', [name]);
+}
+
+/** A NULL-terminated char*[]; `keep` holds the strings so the GC cannot free them before the call. */
+function cStringArray(items: string[], keep: Buffer[]): Buffer {
+  const arr = Buffer.alloc((items.length + 1) * ref.sizeof.pointer);
+  items.forEach((s, i) => {
+    const c = ref.allocCString(s);
+    keep.push(c);
+    ref.writePointer(arr, i * ref.sizeof.pointer, c);
+  });
+  keep.push(arr);
+  return arr;
+}
+
+/** Replaces the process image; returns only by throwing. */
+export function execve(path: string, argv: string[], envp: string[]): never {
+  const keep: Buffer[] = [];
+  const ret = lib.execve(path, cStringArray(argv, keep), cStringArray(envp, keep));
+  check(ret, 'execve', [path, argv]);
+  throw new SyscallError('execve', [path, argv], ffi.errno());
+}
+
+export function fcntl(fd: number, cmd: number, arg = 0): number {
+  return check(lib.fcntl(fd, cmd, arg), 'fcntl', [fd, cmd, arg]);
+}
+
+/** Node opens fds close-on-exec and may make them non-blocking; a process must inherit them plain. */
+export function makeInheritable(fd: number): void {
+  fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) & ~FD_CLOEXEC);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+}
+
+export function setCloexec(fd: number): void {
+  fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+}
+
+export function prctl(option: number, arg2 = 0, arg3 = 0, arg4 = 0, arg5 = 0): number {
+  return check(lib.prctl(option, arg2, arg3, arg4, arg5), 'prctl', [option, arg2]);
+}
+
+export function setsid(): number {
+  return check(lib.setsid(), 'setsid', []);
+}
+
+export function ioctl(fd: number, request: number, arg: number | Buffer): number {
+  const ret = typeof arg === 'number' ? ioctlInt(fd, request, arg) : ioctlPtr(fd, request, arg);
+  return check(ret, 'ioctl', [fd, hex(request)]);
+}
+
+export function setgroups(gids: number[]): void {
+  const buf = Buffer.alloc(Math.max(gids.length, 1) * 4);
+  gids.forEach((g, i) => buf.writeUInt32LE(g, i * 4));
+  check(lib.setgroups(gids.length, buf), 'setgroups', [gids]);
+}
+
+export function setresuid(r: number, e: number, s: number): void {
+  check(lib.setresuid(r, e, s), 'setresuid', [r, e, s]);
+}
+
+export function setresgid(r: number, e: number, s: number): void {
+  check(lib.setresgid(r, e, s), 'setresgid', [r, e, s]);
+}
+
+export function kill(pid: number, signal: number): void {
+  check(lib.kill(pid, signal), 'kill', [pid, signal]);
+}
+
+export function makedev(major: number, minor: number): number {
+  // glibc's encoding, exact for majors and minors below 2^20.
+  return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12) | (major & ~0xfff) * 2 ** 32;
+}
+
+export function mknod(path: string, mode: number, dev: number): void {
+  check(lib.mknod(path, mode, dev), 'mknod', [path, mode.toString(8), dev]);
+}
+
+export function lsetxattr(path: string, name: string, value: Buffer, flags = 0): void {
+  check(lib.lsetxattr(path, name, value, value.length, flags), 'lsetxattr', [path, name]);
+}
+
+/** The attribute's value, or null when the file has no such attribute. */
+export function lgetxattr(path: string, name: string): Buffer | null {
+  const buf = Buffer.alloc(4096);
+  const n = Number(lib.lgetxattr(path, name, buf, buf.length));
+  if (n === -1) {
+    const errno = ffi.errno();
+    if (errno === ENODATA) return null;
+    throw new SyscallError('lgetxattr', [path, name], errno);
+  }
+  return buf.subarray(0, n);
+}
+
+/** Sets the effective, permitted and inheritable capability sets to exactly `caps` (bit numbers). */
+export function capset(caps: number[]): void {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
+  header.writeInt32LE(0, 4);
+  const words = [0, 0];
+  for (const c of caps) words[c >> 5] |= 1 << (c & 31);
+  const data = Buffer.alloc(24);
+  for (let i = 0; i < 2; i++) {
+    data.writeUInt32LE(words[i] >>> 0, i * 12);
+    data.writeUInt32LE(words[i] >>> 0, i * 12 + 4);
+    data.writeUInt32LE(words[i] >>> 0, i * 12 + 8);
+  }
+  check(lib.capset(header as ref.Pointer<unknown>, data as ref.Pointer<unknown>), 'capset', [caps]);
+}
+
+function hex(n: number): string {
+  return '0x' + n.toString(16);
+}
