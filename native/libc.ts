@@ -213,7 +213,7 @@ export function lgetxattr(path: string, name: string): Buffer | null {
   return buf.subarray(0, n);
 }
 
-/** Sets the effective, permitted and inheritable capability sets to exactly `caps` (bit numbers). */
+/** Sets the effective and permitted capability sets to exactly `caps` (bit numbers), the inheritable set empty, as Docker does. */
 export function capset(caps: number[]): void {
   const header = Buffer.alloc(8);
   header.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
@@ -224,7 +224,6 @@ export function capset(caps: number[]): void {
   for (let i = 0; i < 2; i++) {
     data.writeUInt32LE(words[i] >>> 0, i * 12);
     data.writeUInt32LE(words[i] >>> 0, i * 12 + 4);
-    data.writeUInt32LE(words[i] >>> 0, i * 12 + 8);
   }
   check(lib.capset(header as ref.Pointer<unknown>, data as ref.Pointer<unknown>), 'capset', [caps]);
 }

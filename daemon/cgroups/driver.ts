@@ -1,0 +1,21 @@
+// One interface over cgroup v1 and v2, chosen at start-up from what the host mounts.
+import { existsSync } from 'fs';
+import type { Limits } from './limits';
+import { CgroupV1 } from './v1';
+import { CgroupV2 } from './v2';
+
+export interface CgroupDriver {
+  readonly version: 1 | 2;
+  /** Creates the container's cgroup with its limits; returns the cgroup.procs files to join. */
+  create(id: string, limits: Limits): Promise<string[]>;
+  /** Removes the container's cgroup; the processes in it must be gone. */
+  remove(id: string): Promise<void>;
+  /** Removes the parent cgroup when empty (daemon shutdown). */
+  removeParent(): Promise<void>;
+  /** The file holding the memory limit, for inspection. */
+  memoryLimitFile(id: string): string;
+}
+
+export function detectCgroupDriver(mount: string, parent: string): CgroupDriver {
+  return existsSync(`${mount}/cgroup.controllers`) ? new CgroupV2(mount, parent) : new CgroupV1(mount, parent);
+}

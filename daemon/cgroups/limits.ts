@@ -1,0 +1,38 @@
+// Resource limits as Docker's HostConfig carries them, and their translation into cgroup values.
+
+export interface Limits {
+  /** Bytes; 0 = unlimited. */
+  memory: number;
+  /** Memory plus swap in bytes; 0 = twice `memory` (Docker's default), -1 = unlimited. */
+  memorySwap: number;
+  /** CPUs in units of 1e-9; 0 = unlimited. */
+  nanoCpus: number;
+  cpuQuota: number;
+  cpuPeriod: number;
+  /** Relative weight (v1 cpu.shares); 0 = default. */
+  cpuShares: number;
+  /** 0 or negative = unlimited. */
+  pidsLimit: number;
+}
+
+export const DEFAULT_CPU_PERIOD = 100_000;
+
+/** CFS quota and period in microseconds, or null when CPU time is unlimited. */
+export function cpuQuota(l: Limits): { quota: number; period: number } | null {
+  if (l.nanoCpus > 0) return { quota: Math.round((l.nanoCpus * DEFAULT_CPU_PERIOD) / 1e9), period: DEFAULT_CPU_PERIOD };
+  if (l.cpuQuota > 0) return { quota: l.cpuQuota, period: l.cpuPeriod || DEFAULT_CPU_PERIOD };
+  return null;
+}
+
+/** cgroup v2 cpu.weight for v1-style shares, as runc converts them. */
+export function sharesToWeight(shares: number): number {
+  if (shares === 0) return 100;
+  return Math.floor(1 + ((shares - 2) * 9999) / 262142);
+}
+
+/** cgroup v2 memory.swap.max: swap on top of memory. */
+export function swapMax(l: Limits): string {
+  if (l.memory <= 0 || l.memorySwap < 0) return 'max';
+  if (l.memorySwap === 0) return String(l.memory);
+  return String(Math.max(l.memorySwap - l.memory, 0));
+}

@@ -1,0 +1,57 @@
+// cgroup v1: one hierarchy per controller, the container's cgroup at <controller>/<parent>/<id>.
+import { mkdir, rmdir, writeFile } from 'fs/promises';
+import type { CgroupDriver } from './driver';
+import { cpuQuota, type Limits } from './limits';
+
+const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'blkio'] as const;
+
+export class CgroupV1 implements CgroupDriver {
+  readonly version = 1;
+  constructor(
+    private readonly mount: string,
+    private readonly parent: string,
+  ) {}
+
+  private dir(controller: string, id: string): string {
+    return `${this.mount}/${controller}/${this.parent}/${id}`;
+  }
+
+  async create(id: string, limits: Limits): Promise<string[]> {
+    await Promise.all(CONTROLLERS.map((c) => mkdir(this.dir(c, id), { recursive: true })));
+    const writes: Array<[string, string, string]> = [];
+    if (limits.memory > 0) {
+      writes.push(['memory', 'memory.limit_in_bytes', String(limits.memory)]);
+    }
+    const q = cpuQuota(limits);
+    if (q) writes.push(['cpu', 'cpu.cfs_period_us', String(q.period)], ['cpu', 'cpu.cfs_quota_us', String(q.quota)]);
+    if (limits.cpuShares > 0) writes.push(['cpu', 'cpu.shares', String(limits.cpuShares)]);
+    if (limits.pidsLimit > 0) writes.push(['pids', 'pids.max', String(limits.pidsLimit)]);
+    try {
+      for (const [c, file, value] of writes) await writeFile(`${this.dir(c, id)}/${file}`, value);
+    } catch (e) {
+      await this.remove(id);
+      throw e;
+    }
+    return CONTROLLERS.map((c) => `${this.dir(c, id)}/cgroup.procs`);
+  }
+
+  async remove(id: string): Promise<void> {
+    await Promise.all(CONTROLLERS.map((c) => rmdirIfPresent(this.dir(c, id))));
+  }
+
+  async removeParent(): Promise<void> {
+    await Promise.all(CONTROLLERS.map((c) => rmdirIfPresent(`${this.mount}/${c}/${this.parent}`).catch(() => undefined)));
+  }
+
+  memoryLimitFile(id: string): string {
+    return `${this.dir('memory', id)}/memory.limit_in_bytes`;
+  }
+}
+
+export async function rmdirIfPresent(dir: string): Promise<void> {
+  try {
+    await rmdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}

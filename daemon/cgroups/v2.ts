@@ -1,0 +1,68 @@
+// cgroup v2: one tree; controllers are enabled for the parent's children, the container's cgroup at <parent>/<id>.
+import { existsSync } from 'fs';
+import { mkdir, readFile, writeFile } from 'fs/promises';
+import type { CgroupDriver } from './driver';
+import { cpuQuota, sharesToWeight, swapMax, type Limits } from './limits';
+import { rmdirIfPresent } from './v1';
+
+const WANTED = ['cpu', 'memory', 'pids', 'io', 'cpuset'];
+
+export class CgroupV2 implements CgroupDriver {
+  readonly version = 2;
+  private ready: Promise<void> | undefined;
+  constructor(
+    private readonly mount: string,
+    private readonly parent: string,
+  ) {}
+
+  private dir(id: string): string {
+    return `${this.mount}/${this.parent}/${id}`;
+  }
+
+  /** Enables the controllers the host offers in the root and in our parent, once. */
+  private setup(): Promise<void> {
+    this.ready ??= (async () => {
+      const available = (await readFile(`${this.mount}/cgroup.controllers`, 'utf8')).split(/\s+/);
+      const enable = WANTED.filter((c) => available.includes(c))
+        .map((c) => `+${c}`)
+        .join(' ');
+      await writeFile(`${this.mount}/cgroup.subtree_control`, enable);
+      await mkdir(`${this.mount}/${this.parent}`, { recursive: true });
+      await writeFile(`${this.mount}/${this.parent}/cgroup.subtree_control`, enable);
+    })();
+    return this.ready;
+  }
+
+  async create(id: string, limits: Limits): Promise<string[]> {
+    await this.setup();
+    const dir = this.dir(id);
+    await mkdir(dir, { recursive: true });
+    const writes: Array<[string, string]> = [];
+    if (limits.memory > 0) writes.push(['memory.max', String(limits.memory)]);
+    // Kernels without swap accounting have no memory.swap.max.
+    if (limits.memory > 0 && existsSync(`${dir}/memory.swap.max`)) writes.push(['memory.swap.max', swapMax(limits)]);
+    const q = cpuQuota(limits);
+    if (q) writes.push(['cpu.max', `${q.quota} ${q.period}`]);
+    if (limits.cpuShares > 0) writes.push(['cpu.weight', String(sharesToWeight(limits.cpuShares))]);
+    if (limits.pidsLimit > 0) writes.push(['pids.max', String(limits.pidsLimit)]);
+    try {
+      for (const [file, value] of writes) await writeFile(`${dir}/${file}`, value);
+    } catch (e) {
+      await this.remove(id);
+      throw e;
+    }
+    return [`${dir}/cgroup.procs`];
+  }
+
+  async remove(id: string): Promise<void> {
+    await rmdirIfPresent(this.dir(id));
+  }
+
+  async removeParent(): Promise<void> {
+    await rmdirIfPresent(`${this.mount}/${this.parent}`).catch(() => undefined);
+  }
+
+  memoryLimitFile(id: string): string {
+    return `${this.dir(id)}/memory.max`;
+  }
+}

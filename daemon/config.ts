@@ -1,0 +1,86 @@
+// berthd's settings: dockerd's flag names, optionally from a JSON config file with the same keys.
+import { Command } from 'commander';
+import { readFileSync } from 'fs';
+
+export interface DaemonConfig {
+  hosts: string[];
+  dataRoot: string;
+  execRoot: string;
+  pidfile: string;
+  bridge: string;
+  bip: string;
+  logLevel: string;
+  cgroupParent: string;
+}
+
+export const DEFAULTS: DaemonConfig = {
+  hosts: ['unix:///run/berth.sock'],
+  dataRoot: '/var/lib/berth',
+  execRoot: '/run/berth',
+  pidfile: '/run/berth.pid',
+  bridge: 'berth0',
+  bip: '172.29.0.1/16',
+  logLevel: 'info',
+  cgroupParent: 'berth',
+};
+
+const FILE_KEYS: Record<string, keyof DaemonConfig> = {
+  hosts: 'hosts',
+  'data-root': 'dataRoot',
+  'exec-root': 'execRoot',
+  pidfile: 'pidfile',
+  bridge: 'bridge',
+  bip: 'bip',
+  'log-level': 'logLevel',
+  'cgroup-parent': 'cgroupParent',
+};
+
+export function parseConfig(argv: string[]): DaemonConfig {
+  const program = new Command('berthd')
+    .description('berth: a Docker-compatible container engine daemon')
+    .option('-H, --host <socket>', 'daemon socket to listen on (unix:///path)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--data-root <dir>', `root of persistent state (default ${DEFAULTS.dataRoot})`)
+    .option('--exec-root <dir>', `root of runtime state (default ${DEFAULTS.execRoot})`)
+    .option('-p, --pidfile <file>', `path of the daemon's PID file (default ${DEFAULTS.pidfile})`)
+    .option('-b, --bridge <name>', `default bridge, created if missing (default ${DEFAULTS.bridge})`)
+    .option('--bip <cidr>', `default bridge address (default ${DEFAULTS.bip})`)
+    .option('-l, --log-level <level>', 'debug, info, warn, error or fatal (default info)')
+    .option('--cgroup-parent <name>', `parent cgroup of containers (default ${DEFAULTS.cgroupParent})`)
+    .option('--config-file <file>', 'JSON file with the same settings', '/etc/berth/daemon.json')
+    .version('0.1.0', '-v, --version')
+    .parse(argv, { from: 'user' });
+  const o = program.opts<Record<string, string | string[] | undefined>>();
+  const cfg: DaemonConfig = { ...DEFAULTS };
+  const file = o.configFile as string;
+  let fromFile: Record<string, unknown> = {};
+  try {
+    fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    const explicit = argv.some((a) => a.startsWith('--config-file'));
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || explicit) throw new Error(`unable to configure the berth daemon with file ${file}: ${(e as Error).message}`);
+  }
+  for (const [key, value] of Object.entries(fromFile)) {
+    const name = FILE_KEYS[key];
+    if (!name) throw new Error(`unable to configure the berth daemon with file ${file}: the following directives don't match any configuration option: ${key}`);
+    (cfg as unknown as Record<string, unknown>)[name] = value;
+  }
+  const flags: Array<[string, keyof DaemonConfig]> = [
+    ['host', 'hosts'],
+    ['dataRoot', 'dataRoot'],
+    ['execRoot', 'execRoot'],
+    ['pidfile', 'pidfile'],
+    ['bridge', 'bridge'],
+    ['bip', 'bip'],
+    ['logLevel', 'logLevel'],
+    ['cgroupParent', 'cgroupParent'],
+  ];
+  for (const [flag, name] of flags) if (o[flag] !== undefined) (cfg as unknown as Record<string, unknown>)[name] = o[flag];
+  return cfg;
+}
+
+/** The filesystem path of a unix:// host. */
+export function socketPath(host: string): string {
+  if (host.startsWith('unix://')) return host.slice('unix://'.length);
+  if (host.startsWith('/')) return host;
+  throw new Error(`unsupported host ${host}: berthd listens on unix sockets only (unix:///path)`);
+}

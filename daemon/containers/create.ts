@@ -1,0 +1,153 @@
+// POST /containers/create: validate the body as Docker does and merge the image's defaults into it.
+import { hostname } from 'os';
+import { badRequest } from '../server/errors';
+import { parseNetworkMode } from '../network/manager';
+import { newId } from '../util/ids';
+import { initialState, nowNano, type ContainerConfig, type ContainerRecord, type HostConfig } from './record';
+
+export interface ImageDefaults {
+  id: string;
+  config: {
+    Env?: string[] | null;
+    Cmd?: string[] | null;
+    Entrypoint?: string[] | null;
+    WorkingDir?: string;
+    User?: string;
+    Labels?: Record<string, string> | null;
+    ExposedPorts?: Record<string, object> | null;
+    Volumes?: Record<string, object> | null;
+    StopSignal?: string;
+    OnBuild?: string[] | null;
+  };
+}
+
+const MIN_MEMORY = 6 * 1024 * 1024;
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+type Json = Record<string, unknown>;
+
+function field<T>(obj: Json, key: string, type: 'string' | 'boolean' | 'number' | 'object' | 'array', where: string): T | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  const ok = type === 'array' ? Array.isArray(v) : type === 'object' ? typeof v === 'object' && !Array.isArray(v) : typeof v === type;
+  if (!ok) throw badRequest(`json: cannot unmarshal ${describe(v)} into Go struct field ${where}.${key} of type ${goType(type)}`);
+  return v as T;
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'object') return 'object';
+  return typeof v;
+}
+
+function goType(type: string): string {
+  return { string: 'string', boolean: 'bool', number: 'int64', object: 'map', array: '[]string' }[type] ?? type;
+}
+
+function stringList(obj: Json, key: string, where: string): string[] | undefined {
+  const v = obj[key];
+  // Docker's StrSlice accepts a single string as well as a list.
+  if (typeof v === 'string') return [v];
+  const list = field<unknown[]>(obj, key, 'array', where);
+  if (list?.some((s) => typeof s !== 'string')) throw badRequest(`json: cannot unmarshal ${key} of type []string`);
+  return list as string[] | undefined;
+}
+
+function envKey(e: string): string {
+  const i = e.indexOf('=');
+  return i < 0 ? e : e.slice(0, i);
+}
+
+/** Builds the record for a new container; `image` is the resolved image of body.Image. */
+export function buildContainer(body: Json, name: string, image: ImageDefaults): ContainerRecord {
+  const id = newId();
+  const hc = (field<Json>(body, 'HostConfig', 'object', 'ContainerCreateConfig') ?? {}) as Json;
+  const memory = field<number>(hc, 'Memory', 'number', 'HostConfig') ?? 0;
+  if (memory > 0 && memory < MIN_MEMORY) throw badRequest('Minimum memory limit allowed is 6MB');
+  if (memory < 0) throw badRequest('Invalid memory limit: must be a positive number');
+  const nanoCpus = field<number>(hc, 'NanoCpus', 'number', 'HostConfig') ?? 0;
+  if (nanoCpus < 0) throw badRequest('Range of CPUs is from 0.01 to the number of CPUs available');
+  const cpuQuota = field<number>(hc, 'CpuQuota', 'number', 'HostConfig') ?? 0;
+  if (nanoCpus > 0 && cpuQuota > 0) throw badRequest('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
+  const networkMode = field<string>(hc, 'NetworkMode', 'string', 'HostConfig') || 'default';
+  const mode = parseNetworkMode(networkMode);
+  if (typeof mode === 'object') throw Object.assign(badRequest(mode.error), { statusCode: mode.error.endsWith('not found') ? 404 : 400 });
+
+  const userEnv = stringList(body, 'Env', 'Config') ?? [];
+  const imageEnv = image.config.Env ?? [];
+  const env = [...imageEnv.filter((e) => !userEnv.some((u) => envKey(u) === envKey(e))), ...userEnv];
+  if (!env.some((e) => envKey(e) === 'PATH')) env.unshift(DEFAULT_PATH);
+
+  let entrypoint = stringList(body, 'Entrypoint', 'Config') ?? null;
+  let cmd = stringList(body, 'Cmd', 'Config') ?? null;
+  // An explicit empty entrypoint (`--entrypoint ""`) clears the image's, and with it the image's CMD.
+  const resetEntrypoint = entrypoint !== null && (entrypoint.length === 0 || (entrypoint.length === 1 && entrypoint[0] === ''));
+  if (resetEntrypoint) entrypoint = null;
+  else if (entrypoint === null) {
+    entrypoint = image.config.Entrypoint ?? null;
+    if (!cmd || cmd.length === 0) cmd = image.config.Cmd ?? null;
+  }
+  const argv = [...(entrypoint ?? []), ...(cmd ?? [])];
+  if (argv.length === 0) throw badRequest('No command specified');
+
+  const labels = { ...(image.config.Labels ?? {}), ...(field<Record<string, string>>(body, 'Labels', 'object', 'Config') ?? {}) };
+  const exposed = { ...(image.config.ExposedPorts ?? {}), ...(field<Record<string, object>>(body, 'ExposedPorts', 'object', 'Config') ?? {}) };
+  const config: ContainerConfig = {
+    // Host networking shares the host's name, as Docker does.
+    Hostname: field<string>(body, 'Hostname', 'string', 'Config') || (mode === 'host' ? hostname() : id.slice(0, 12)),
+    Domainname: field<string>(body, 'Domainname', 'string', 'Config') ?? '',
+    User: field<string>(body, 'User', 'string', 'Config') ?? image.config.User ?? '',
+    AttachStdin: field<boolean>(body, 'AttachStdin', 'boolean', 'Config') ?? false,
+    AttachStdout: field<boolean>(body, 'AttachStdout', 'boolean', 'Config') ?? false,
+    AttachStderr: field<boolean>(body, 'AttachStderr', 'boolean', 'Config') ?? false,
+    ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
+    Tty: field<boolean>(body, 'Tty', 'boolean', 'Config') ?? false,
+    OpenStdin: field<boolean>(body, 'OpenStdin', 'boolean', 'Config') ?? false,
+    StdinOnce: field<boolean>(body, 'StdinOnce', 'boolean', 'Config') ?? false,
+    Env: env,
+    Cmd: cmd,
+    Image: field<string>(body, 'Image', 'string', 'Config') ?? '',
+    Volumes: field<Record<string, object>>(body, 'Volumes', 'object', 'Config') ?? image.config.Volumes ?? null,
+    WorkingDir: field<string>(body, 'WorkingDir', 'string', 'Config') || image.config.WorkingDir || '',
+    Entrypoint: entrypoint,
+    OnBuild: image.config.OnBuild ?? null,
+    Labels: labels,
+  };
+  const stopSignal = field<string>(body, 'StopSignal', 'string', 'Config') ?? image.config.StopSignal;
+  if (stopSignal) config.StopSignal = stopSignal;
+  const stopTimeout = field<number>(body, 'StopTimeout', 'number', 'Config');
+  if (stopTimeout !== undefined) config.StopTimeout = stopTimeout;
+  if (config.WorkingDir && !config.WorkingDir.startsWith('/')) {
+    throw badRequest(`the working directory '${config.WorkingDir}' is invalid, it needs to be an absolute path`);
+  }
+
+  const hostConfig: HostConfig = {
+    ...hc,
+    Binds: stringList(hc, 'Binds', 'HostConfig') ?? null,
+    NetworkMode: networkMode,
+    AutoRemove: field<boolean>(hc, 'AutoRemove', 'boolean', 'HostConfig') ?? false,
+    Memory: memory,
+    MemorySwap: field<number>(hc, 'MemorySwap', 'number', 'HostConfig') ?? 0,
+    NanoCpus: nanoCpus,
+    CpuShares: field<number>(hc, 'CpuShares', 'number', 'HostConfig') ?? 0,
+    CpuQuota: cpuQuota,
+    CpuPeriod: field<number>(hc, 'CpuPeriod', 'number', 'HostConfig') ?? 0,
+    PidsLimit: field<number>(hc, 'PidsLimit', 'number', 'HostConfig') ?? null,
+    Privileged: field<boolean>(hc, 'Privileged', 'boolean', 'HostConfig') ?? false,
+  };
+  if (hostConfig.Binds?.length) throw badRequest('bind mounts and volumes are not supported yet');
+
+  return {
+    Id: id,
+    Name: `/${name}`,
+    Created: nowNano(),
+    Path: argv[0],
+    Args: argv.slice(1),
+    Image: image.id,
+    Config: config,
+    HostConfig: hostConfig,
+    State: initialState(),
+    RestartCount: 0,
+    Sandbox: null,
+  };
+}

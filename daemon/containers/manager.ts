@@ -1,0 +1,301 @@
+// Container lifecycle: create, start, stop, kill, wait, remove, and the output of running containers.
+import { EventEmitter } from 'events';
+import { mkdirSync, rmSync, writeFileSync } from 'fs';
+import { constants as osConstants } from 'os';
+import { relative } from 'path';
+import type { Logger } from 'pino';
+import type { CgroupDriver } from '../cgroups/driver';
+import type { NetworkManager } from '../network/manager';
+import { parseNetworkMode } from '../network/manager';
+import { spawnContainer, StartFailure, type Spawned } from '../runtime/spawn';
+import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
+import { etcFiles } from '../runtime/etc-files';
+import { conflict, notFound, ApiError } from '../server/errors';
+import { mountsUnder } from '../util/mounts';
+import * as libc from '../../native/libc';
+import { JsonLogWriter, type StreamName } from './logs';
+import { nowNano, type ContainerRecord } from './record';
+import type { ContainerStore } from './store';
+
+export interface ImageSource {
+  layerDirs(imageId: string): string[];
+}
+
+export interface OutputListener {
+  data(stream: StreamName, chunk: Buffer): void;
+  end(): void;
+}
+
+interface Running {
+  spawned: Spawned;
+  logs: JsonLogWriter;
+  /** Resolves when exit handling (state, teardown, auto-remove) is complete. */
+  done: Promise<void>;
+}
+
+export interface WaitResult {
+  StatusCode: number;
+  Error: { Message: string } | null;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export class ContainerManager {
+  private readonly running = new Map<string, Running>();
+  private readonly listeners = new Map<string, Set<OutputListener>>();
+  private readonly events = new EventEmitter();
+  private readonly removing = new Set<string>();
+
+  constructor(
+    private readonly store: ContainerStore,
+    private readonly images: ImageSource,
+    private readonly network: NetworkManager,
+    private readonly cgroups: CgroupDriver,
+    private readonly paths: { layersRoot: string; execRoot: string },
+    private readonly log: Logger,
+  ) {
+    this.events.setMaxListeners(0);
+  }
+
+  /** After a daemon restart no container process survives: mark them exited and free what they held. */
+  async reconcile(): Promise<void> {
+    for (const c of this.store.all()) {
+      if (c.State.Running || c.State.Status === 'removing') {
+        c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: c.State.ExitCode || 255, FinishedAt: nowNano() };
+        c.Sandbox = null;
+        this.store.save(c);
+      }
+      await this.cgroups.remove(c.Id).catch(() => undefined);
+    }
+    this.network.reconcile(new Set());
+    for (const m of mountsUnder(`${this.paths.execRoot}/containers`)) libc.umount2(m, libc.MNT_DETACH);
+  }
+
+  find(ref: string): ContainerRecord {
+    const c = this.store.find(ref);
+    if (!c) throw notFound(`No such container: ${ref}`);
+    return c;
+  }
+
+  list(): ContainerRecord[] {
+    return this.store.all();
+  }
+
+  logPath(c: ContainerRecord): string {
+    return `${this.store.dir(c.Id)}/${c.Id}-json.log`;
+  }
+
+  etcPath(c: ContainerRecord, name: 'hostname' | 'hosts' | 'resolv.conf'): string {
+    return `${this.store.dir(c.Id)}/${name}`;
+  }
+
+  add(c: ContainerRecord): void {
+    const taken = this.store.byName(c.Name);
+    if (taken) {
+      throw conflict(
+        `Conflict. The container name "${c.Name}" is already in use by container "${taken.Id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    mkdirSync(`${this.store.dir(c.Id)}/rw/upper`, { recursive: true });
+    mkdirSync(`${this.store.dir(c.Id)}/rw/work`, { recursive: true });
+    this.store.save(c);
+    this.log.info({ container: c.Id, name: c.Name }, 'container created');
+  }
+
+  nameTaken(name: string): boolean {
+    return !!this.store.byName(`/${name}`);
+  }
+
+  async start(c: ContainerRecord): Promise<void> {
+    if (c.State.Running) throw new ApiError(304, '');
+    if (this.removing.has(c.Id)) throw conflict(`removal of container ${c.Id} is already in progress`);
+    const dir = this.store.dir(c.Id);
+    const mode = parseNetworkMode(c.HostConfig.NetworkMode);
+    if (typeof mode === 'object') throw notFound(mode.error);
+    const hc = c.HostConfig;
+    const cgroupProcs = await this.cgroups.create(c.Id, {
+      memory: hc.Memory,
+      memorySwap: hc.MemorySwap,
+      nanoCpus: hc.NanoCpus,
+      cpuQuota: hc.CpuQuota,
+      cpuPeriod: hc.CpuPeriod,
+      cpuShares: hc.CpuShares,
+      pidsLimit: hc.PidsLimit ?? 0,
+    });
+    let sandbox = null;
+    try {
+      sandbox = await this.network.setup(c.Id, mode);
+      const files = etcFiles(c, sandbox);
+      for (const [name, content] of Object.entries(files)) writeFileSync(`${dir}/${name}`, content);
+      const mountpoint = `${this.paths.execRoot}/containers/${c.Id}/rootfs`;
+      mkdirSync(mountpoint, { recursive: true });
+      const layers = this.images.layerDirs(c.Image);
+      if (layers.length === 0) mkdirSync(`${dir}/rw/empty`, { recursive: true });
+      const lower = (layers.length ? layers : [`${dir}/rw/empty`]).map((l) => relative(this.paths.layersRoot, l)).reverse();
+      const env = [...c.Config.Env, `HOSTNAME=${c.Config.Hostname}`, ...(c.Config.Tty ? ['TERM=xterm'] : [])];
+      const spawned = await spawnContainer(
+        {
+          rootfs: { layersRoot: this.paths.layersRoot, lower, upper: `${dir}/rw/upper`, work: `${dir}/rw/work`, mountpoint },
+          hostname: c.Config.Hostname,
+          netns: sandbox.key || null,
+          cgroupProcs,
+          mounts: (['hostname', 'hosts', 'resolv.conf'] as const).map((name) => ({
+            source: `${dir}/${name}`,
+            target: `/etc/${name}`,
+            fstype: null,
+            flags: libc.MS_BIND,
+            data: null,
+            file: true,
+          })),
+          capabilities: DEFAULT_CAPABILITIES,
+          maskedPaths: MASKED_PATHS,
+          readonlyPaths: READONLY_PATHS,
+          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User },
+        },
+        { stdin: c.Config.OpenStdin },
+      );
+      c.Sandbox = sandbox;
+      c.State = { ...c.State, Status: 'running', Running: true, Paused: false, Pid: spawned.pid, ExitCode: 0, Error: '', StartedAt: nowNano(), FinishedAt: c.State.FinishedAt };
+      this.store.save(c);
+      this.watch(c, spawned);
+      this.log.info({ container: c.Id, pid: spawned.pid }, 'container started');
+    } catch (e) {
+      if (sandbox) await this.network.teardown(c.Id, sandbox);
+      await this.cgroups.remove(c.Id).catch(() => undefined);
+      if (e instanceof StartFailure) {
+        c.State = { ...c.State, Status: c.State.Status === 'created' ? 'created' : 'exited', ExitCode: e.exitCode, Error: e.message };
+        this.store.save(c);
+        this.log.warn({ container: c.Id, err: e.message }, 'container failed to start');
+        throw new ApiError(400, `failed to create task for container: unable to start container process: ${e.message}: unknown`);
+      }
+      throw e;
+    }
+  }
+
+  private watch(c: ContainerRecord, spawned: Spawned): void {
+    const logs = new JsonLogWriter(this.logPath(c));
+    const forward = (stream: StreamName) => (chunk: Buffer) => {
+      logs.write(stream, chunk);
+      for (const l of this.listeners.get(c.Id) ?? []) l.data(stream, chunk);
+    };
+    spawned.stdout.on('data', forward('stdout'));
+    spawned.stderr.on('data', forward('stderr'));
+    spawned.stdin?.on('error', () => undefined);
+    const done = spawned.exited.then(async (code) => {
+      await logs.close();
+      await this.onExit(c, code);
+    });
+    this.running.set(c.Id, { spawned, logs, done });
+  }
+
+  private async onExit(c: ContainerRecord, code: number): Promise<void> {
+    const sandbox = c.Sandbox;
+    c.Sandbox = null;
+    c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: code, FinishedAt: nowNano() };
+    this.store.save(c);
+    this.running.delete(c.Id);
+    if (sandbox) await this.network.teardown(c.Id, sandbox).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'network teardown failed'));
+    await this.cgroups.remove(c.Id).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'cgroup removal failed'));
+    rmSync(`${this.paths.execRoot}/containers/${c.Id}`, { recursive: true, force: true });
+    this.log.info({ container: c.Id, exitCode: code }, 'container exited');
+    for (const l of this.listeners.get(c.Id) ?? []) l.end();
+    this.listeners.delete(c.Id);
+    this.events.emit(`exit:${c.Id}`, code);
+    if (c.HostConfig.AutoRemove) await this.remove(c, { force: true }).catch(() => undefined);
+  }
+
+  /** Registers for the output of the container's current or next run. */
+  listen(c: ContainerRecord, l: OutputListener): () => void {
+    let set = this.listeners.get(c.Id);
+    if (!set) this.listeners.set(c.Id, (set = new Set()));
+    set.add(l);
+    return () => set.delete(l);
+  }
+
+  stdin(c: ContainerRecord): NodeJS.WritableStream | null {
+    return this.running.get(c.Id)?.spawned.stdin ?? null;
+  }
+
+  kill(c: ContainerRecord, signal: string | number = 'SIGKILL'): void {
+    const run = this.running.get(c.Id);
+    if (!run || !c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    run.spawned.child.kill(signalNumber(signal));
+  }
+
+  /** StopSignal, then SIGKILL after the timeout (seconds; -1 waits forever). */
+  async stop(c: ContainerRecord, timeout?: number, signal?: string): Promise<void> {
+    const run = this.running.get(c.Id);
+    if (!run) throw new ApiError(304, '');
+    const t = timeout ?? c.Config.StopTimeout ?? 10;
+    run.spawned.child.kill(signalNumber(signal || c.Config.StopSignal || 'SIGTERM'));
+    if (t < 0) return run.done;
+    const exitedInTime = await Promise.race([run.done.then(() => true), delay(t * 1000).then(() => false)]);
+    if (!exitedInTime) {
+      run.spawned.child.kill('SIGKILL');
+      await run.done;
+    }
+  }
+
+  async restart(c: ContainerRecord, timeout?: number): Promise<void> {
+    if (this.running.has(c.Id)) await this.stop(c, timeout);
+    await this.start(c);
+  }
+
+  async remove(c: ContainerRecord, opts: { force: boolean }): Promise<void> {
+    if (this.removing.has(c.Id)) throw conflict(`removal of container ${c.Id} is already in progress`);
+    if (this.running.has(c.Id)) {
+      if (!opts.force) {
+        throw conflict(`cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
+      }
+      this.removing.add(c.Id);
+      try {
+        const run = this.running.get(c.Id);
+        run?.spawned.child.kill('SIGKILL');
+        await run?.done;
+      } finally {
+        this.removing.delete(c.Id);
+      }
+    }
+    if (!this.store.find(c.Id)) return;
+    this.store.delete(c.Id);
+    this.log.info({ container: c.Id }, 'container removed');
+    this.events.emit(`removed:${c.Id}`);
+  }
+
+  /** Resolves when the condition holds, with the exit status Docker's wait endpoint returns. */
+  wait(c: ContainerRecord, condition: WaitCondition): Promise<WaitResult> {
+    const result = (): WaitResult => ({ StatusCode: c.State.ExitCode, Error: null });
+    if (condition === 'not-running' && !this.running.has(c.Id)) return Promise.resolve(result());
+    return new Promise((resolve) => {
+      const event = condition === 'removed' ? `removed:${c.Id}` : `exit:${c.Id}`;
+      this.events.once(event, () => resolve(result()));
+    });
+  }
+
+  /** Daemon shutdown: stop every running container as `docker stop` would. */
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      [...this.running.keys()].map((id) => {
+        const c = this.store.find(id);
+        return c ? this.stop(c).catch(() => undefined) : undefined;
+      }),
+    );
+  }
+
+  countRunning(): number {
+    return this.running.size;
+  }
+}
+
+export function signalNumber(signal: string | number): number {
+  if (typeof signal === 'number') return signal;
+  if (/^\d+$/.test(signal)) return Number(signal);
+  const name = (signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`) as keyof typeof osConstants.signals;
+  const n = osConstants.signals[name];
+  if (n === undefined) throw new ApiError(400, `Invalid signal: ${signal}`);
+  return n;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

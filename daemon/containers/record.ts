@@ -1,0 +1,100 @@
+// A container as the daemon keeps it: Docker's Config and HostConfig as sent (after merging the
+// image's defaults), its state, and while it runs its network sandbox.
+import type { Sandbox } from '../network/manager';
+
+export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface ContainerState {
+  Status: Status;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+/** Docker's container Config (the subset of fields berth acts on is typed; the rest passes through). */
+export interface ContainerConfig {
+  Hostname: string;
+  Domainname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  ExposedPorts?: Record<string, object>;
+  Tty: boolean;
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  Env: string[];
+  Cmd: string[] | null;
+  Image: string;
+  Volumes: Record<string, object> | null;
+  WorkingDir: string;
+  Entrypoint: string[] | null;
+  OnBuild: string[] | null;
+  Labels: Record<string, string>;
+  StopSignal?: string;
+  StopTimeout?: number;
+}
+
+export interface HostConfig {
+  Binds: string[] | null;
+  NetworkMode: string;
+  AutoRemove: boolean;
+  Memory: number;
+  MemorySwap: number;
+  NanoCpus: number;
+  CpuShares: number;
+  CpuQuota: number;
+  CpuPeriod: number;
+  PidsLimit: number | null;
+  Privileged: boolean;
+  [key: string]: unknown;
+}
+
+export interface ContainerRecord {
+  Id: string;
+  /** With the leading slash, as Docker stores it. */
+  Name: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  /** Image ID (sha256:...). */
+  Image: string;
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+  State: ContainerState;
+  RestartCount: number;
+  /** Present while the container runs. */
+  Sandbox: Sandbox | null;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function initialState(): ContainerState {
+  return {
+    Status: 'created',
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: 0,
+    ExitCode: 0,
+    Error: '',
+    StartedAt: ZERO_TIME,
+    FinishedAt: ZERO_TIME,
+  };
+}
+
+/** RFC 3339 with nanoseconds, as Go prints times; sub-millisecond digits from the monotonic clock keep order. */
+export function nowNano(): string {
+  const iso = new Date().toISOString();
+  const sub = (process.hrtime.bigint() % 1_000_000n).toString().padStart(6, '0');
+  return `${iso.slice(0, 23)}${sub}Z`;
+}

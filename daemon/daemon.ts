@@ -1,0 +1,144 @@
+// Assembles berthd: state stores, networking, cgroups, the API server; and takes it all down again.
+import { randomUUID } from 'crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { connect } from 'net';
+import type { Logger } from 'pino';
+import { detectCgroupDriver } from './cgroups/driver';
+import type { DaemonConfig } from './config';
+import { socketPath } from './config';
+import { ContainerManager } from './containers/manager';
+import { ContainerStore } from './containers/store';
+import { ImageStore } from './images/store';
+import { familiarName, ImageNotFoundError } from './images/reference';
+import { NetworkManager } from './network/manager';
+import { createApp } from './server/app';
+import { HijackRouter } from './server/hijack';
+import { registerContainerRoutes } from './server/routes/containers';
+import { registerImageRoutes } from './server/routes/images';
+import { registerSystemRoutes } from './server/routes/system';
+
+export interface RunningDaemon {
+  shutdown(): Promise<void>;
+}
+
+/** Refuses to start beside a live daemon that owns the pidfile or the socket. */
+async function claim(cfg: DaemonConfig, socket: string): Promise<void> {
+  if (existsSync(cfg.pidfile)) {
+    const pid = Number(readFileSync(cfg.pidfile, 'utf8').trim());
+    if (pid && pid !== process.pid && isAlive(pid)) {
+      throw new Error(`pid file found, ensure berthd is not running or delete ${cfg.pidfile}`);
+    }
+  }
+  if (existsSync(socket)) {
+    const live = await new Promise<boolean>((resolve) => {
+      const s = connect(socket, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (live) throw new Error(`another daemon is listening on ${socket}`);
+    rmSync(socket, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<RunningDaemon> {
+  if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
+  if (cfg.hosts.length !== 1) throw new Error('berthd listens on exactly one socket');
+  const socket = socketPath(cfg.hosts[0]);
+  await claim(cfg, socket);
+  for (const dir of [cfg.dataRoot, cfg.execRoot, `${cfg.execRoot}/containers`]) mkdirSync(dir, { recursive: true, mode: 0o711 });
+  writeFileSync(cfg.pidfile, `${process.pid}`);
+
+  const idFile = `${cfg.dataRoot}/engine-id`;
+  if (!existsSync(idFile)) writeFileSync(idFile, randomUUID());
+  const daemonId = readFileSync(idFile, 'utf8').trim();
+
+  const images = await ImageStore.open(cfg.dataRoot, log);
+  const store = new ContainerStore(`${cfg.dataRoot}/containers`);
+  const cgroups = detectCgroupDriver('/sys/fs/cgroup', cfg.cgroupParent);
+  const network = await NetworkManager.open({ dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, bridge: cfg.bridge, bip: cfg.bip, log });
+  const layersRoot = `${cfg.dataRoot}/layers`;
+  mkdirSync(layersRoot, { recursive: true });
+  const containers = new ContainerManager(
+    store,
+    { layerDirs: (id) => images.layerDirs(id) },
+    network,
+    cgroups,
+    { layersRoot, execRoot: cfg.execRoot },
+    log,
+  );
+  await containers.reconcile();
+
+  const app = createApp(log);
+  const hijack = new HijackRouter();
+  hijack.attach(app.server);
+  registerSystemRoutes(app, {
+    counts: () => {
+      const all = containers.list();
+      const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
+      const paused = all.filter((c) => c.State.Paused).length;
+      return { containers: all.length, running, paused, stopped: all.length - running - paused, images: images.list().length };
+    },
+    cgroupVersion: cgroups.version,
+    dataRoot: cfg.dataRoot,
+    daemonId,
+  });
+  registerContainerRoutes(app, hijack, {
+    containers,
+    resolveImage: (ref) => {
+      let rec;
+      try {
+        rec = images.resolve(ref);
+      } catch (e) {
+        if (e instanceof ImageNotFoundError) return undefined;
+        throw e;
+      }
+      return rec ? { id: rec.id, config: rec.config.config ?? {} } : undefined;
+    },
+    familiarName: (ref) => familiarName(ref),
+    inspectContext: (c) => ({
+      containerDir: store.dir(c.Id),
+      logPath: containers.logPath(c),
+      layerDirs: images.get(c.Image) ? images.layerDirs(c.Image) : [],
+      bridgeNetworkId: network.bridgeNetworkId,
+      cgroupVersion: cgroups.version,
+    }),
+    bridgeNetworkId: () => network.bridgeNetworkId,
+  });
+  registerImageRoutes(app, {
+    images,
+    log,
+    usedBy: (imageId) => containers.list().filter((c) => c.Image === imageId).map((c) => c.Id),
+    runningUsers: (imageId) => containers.list().filter((c) => c.Image === imageId && c.State.Running).map((c) => c.Id),
+  });
+
+  await app.listen({ path: socket });
+  chmodSync(socket, 0o660);
+  log.info({ socket, dataRoot: cfg.dataRoot, cgroupVersion: cgroups.version, bridge: cfg.bridge }, 'berthd is listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    shutdown: () =>
+      (closing ??= (async () => {
+        log.info('shutting down');
+        const closed = app.close();
+        await containers.stopAll();
+        await closed.catch(() => undefined);
+        await network.shutdown();
+        await cgroups.removeParent();
+        rmSync(socket, { force: true });
+        rmSync(cfg.pidfile, { force: true });
+        log.info('berthd stopped');
+      })()),
+  };
+}

@@ -1,0 +1,50 @@
+// The default bridge (dockerd's --bridge/--bip): created if missing, its gateway address assigned.
+import { run } from '../util/exec';
+import { formatCidr, intToIp, parseCidr } from './ipam';
+
+export interface BridgeInfo {
+  name: string;
+  subnet: string;
+  gateway: string;
+  prefix: number;
+}
+
+export function bridgeInfo(name: string, bip: string): BridgeInfo {
+  const { address, cidr } = parseCidr(bip);
+  return { name, subnet: formatCidr(cidr), gateway: intToIp(address), prefix: cidr.prefix };
+}
+
+interface IpLink {
+  ifname: string;
+  addr_info?: Array<{ family: string; local: string; prefixlen: number }>;
+}
+
+/** Whether this daemon created the bridge (and so removes it at shutdown). */
+export async function ensureBridge(b: BridgeInfo): Promise<boolean> {
+  const existing = JSON.parse(await run('ip', ['-j', 'addr', 'show'])) as IpLink[];
+  const mine = existing.find((l) => l.ifname === b.name);
+  const clash = existing.find(
+    (l) => l.ifname !== b.name && l.addr_info?.some((a) => a.family === 'inet' && sameSubnet(`${a.local}/${a.prefixlen}`, b.subnet)),
+  );
+  if (clash) throw new Error(`bridge address ${b.gateway}/${b.prefix} overlaps ${clash.ifname}'s network; choose another --bip`);
+  const cmds: string[] = [];
+  if (!mine) cmds.push(`link add ${b.name} type bridge`);
+  if (!mine?.addr_info?.some((a) => a.family === 'inet' && a.local === b.gateway && a.prefixlen === b.prefix)) {
+    cmds.push(`addr add ${b.gateway}/${b.prefix} dev ${b.name}`);
+  }
+  cmds.push(`link set ${b.name} up`);
+  await run('ip', ['-batch', '-'], cmds.join('\n') + '\n');
+  return !mine;
+}
+
+export async function removeBridge(name: string): Promise<void> {
+  await run('ip', ['link', 'del', name]).catch(() => undefined);
+}
+
+function sameSubnet(a: string, b: string): boolean {
+  const x = parseCidr(a).cidr;
+  const y = parseCidr(b).cidr;
+  const prefix = Math.min(x.prefix, y.prefix);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return ((x.network & mask) >>> 0) === ((y.network & mask) >>> 0);
+}

@@ -1,0 +1,42 @@
+// What the daemon hands the container init (as JSON on fd 3). Types only: the init imports nothing else.
+
+export interface InitMount {
+  /** Host path for binds, or the filesystem source. */
+  source: string;
+  /** Absolute path inside the container. */
+  target: string;
+  fstype: string | null;
+  flags: number;
+  data: string | null;
+  /** For binds: whether the target must be a file (else a directory). */
+  file?: boolean;
+}
+
+export interface InitSpec {
+  /** The overlay: lower dirs relative to `layersRoot`, top layer first. */
+  rootfs: { layersRoot: string; lower: string[]; upper: string; work: string; mountpoint: string };
+  hostname: string;
+  /** Path of the bind-mounted network namespace to join; null shares the host's. */
+  netns: string | null;
+  /** cgroup.procs files the process joins just before exec. */
+  cgroupProcs: string[];
+  /** Extra mounts after the standard /proc, /dev, /sys: /etc files, volumes. */
+  mounts: InitMount[];
+  /** Capability numbers to keep (bounding, effective, permitted, inheritable). */
+  capabilities: number[];
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  process: {
+    args: string[];
+    env: string[];
+    cwd: string;
+    /** Docker's User field: "", "name", "uid", "name:group", "uid:gid". */
+    user: string;
+  };
+}
+
+/** What the init writes on fd 4 when it fails before exec; silence (EOF) means exec succeeded. */
+export interface InitFailure {
+  message: string;
+  exitCode: number;
+}

@@ -1,0 +1,251 @@
+// The container init: spawned by the daemon as PID 1 of a fresh PID namespace, it builds the
+// container's mount, UTS, IPC and cgroup namespaces and root filesystem, then execve()s the
+// user's command so that command keeps PID 1. It runs on every start: keep its imports minimal.
+import * as fs from 'fs';
+import * as libc from '../../native/libc';
+import type { InitFailure, InitMount, InitSpec } from './init-spec';
+
+const SPEC_FD = 3;
+const STATUS_FD = 4;
+
+class StartError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+function main(): void {
+  let spec: InitSpec;
+  try {
+    spec = JSON.parse(fs.readFileSync(SPEC_FD, 'utf8')) as InitSpec;
+    fs.closeSync(SPEC_FD);
+    libc.setCloexec(STATUS_FD);
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  try {
+    run(spec);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+function fail(e: unknown): void {
+  const failure: InitFailure =
+    e instanceof StartError ? { message: e.message, exitCode: e.exitCode } : { message: String((e as Error)?.message ?? e), exitCode: 1 };
+  try {
+    fs.writeSync(STATUS_FD, JSON.stringify(failure));
+  } catch {
+    // The daemon is gone; nothing left to tell.
+  }
+  process.exit(failure.exitCode);
+}
+
+function run(spec: InitSpec): void {
+  const cgroupFds = spec.cgroupProcs.map((p) => fs.openSync(p, 'w'));
+  libc.unshare(libc.CLONE_NEWNS | libc.CLONE_NEWUTS | libc.CLONE_NEWIPC);
+  if (spec.netns) {
+    const fd = fs.openSync(spec.netns, 'r');
+    libc.setns(fd, libc.CLONE_NEWNET);
+    fs.closeSync(fd);
+  }
+  libc.mount(null, '/', null, libc.MS_REC | libc.MS_PRIVATE, null);
+
+  const root = spec.rootfs.mountpoint;
+  mountRootfs(spec);
+  mountSpecial(root);
+  for (const m of spec.mounts) bindInto(root, m);
+  for (const p of spec.maskedPaths) maskPath(root, p);
+  for (const p of spec.readonlyPaths) readonlyPath(root, p);
+
+  // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the container's.
+  process.chdir(root);
+  libc.pivotRoot('.', '.');
+  libc.umount2('.', libc.MNT_DETACH);
+  process.chdir('/');
+  libc.sethostname(spec.hostname);
+
+  const user = resolveUser(spec.process.user);
+  const env = withHome(spec.process.env, user.home);
+  const cwd = spec.process.cwd || '/';
+  ensureDir(cwd);
+  try {
+    process.chdir(cwd);
+  } catch (e) {
+    throw new StartError(`chdir to cwd ("${cwd}") set in config.json failed: ${(e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : 'no such file or directory'}`, 128);
+  }
+  const path = findExecutable(spec.process.args[0] ?? '', env);
+
+  // Join the container's cgroup last so the init's own memory is not charged to the container.
+  for (const fd of cgroupFds) {
+    fs.writeSync(fd, '0');
+    fs.closeSync(fd);
+  }
+  libc.unshare(libc.CLONE_NEWCGROUP);
+
+  dropCapabilities(spec.capabilities);
+  libc.setgroups(user.groups);
+  libc.setresgid(user.gid, user.gid, user.gid);
+  libc.setresuid(user.uid, user.uid, user.uid);
+  if (user.uid === 0) libc.capset(spec.capabilities);
+
+  for (const fd of [0, 1, 2]) libc.makeInheritable(fd);
+  try {
+    libc.execve(path, spec.process.args, env);
+  } catch (e) {
+    const code = (e as libc.SyscallError).code;
+    if (code === 'EACCES') throw new StartError(`exec: "${spec.process.args[0]}": permission denied`, 126);
+    if (code === 'ENOENT') throw new StartError(`exec: "${spec.process.args[0]}": no such file or directory`, 127);
+    throw new StartError(`exec: "${spec.process.args[0]}": ${(e as Error).message}`, 126);
+  }
+}
+
+function mountRootfs(spec: InitSpec): void {
+  const { layersRoot, lower, upper, work, mountpoint } = spec.rootfs;
+  // Relative lower dirs keep the option string short: overlay reads at most one page of options.
+  process.chdir(layersRoot);
+  libc.mount('overlay', mountpoint, 'overlay', 0, `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`);
+}
+
+const NOSUID_NOEXEC_NODEV = libc.MS_NOSUID | libc.MS_NOEXEC | libc.MS_NODEV;
+
+function mountSpecial(root: string): void {
+  mountAt(root, '/proc', 'proc', 'proc', NOSUID_NOEXEC_NODEV, null);
+  mountAt(root, '/dev', 'tmpfs', 'tmpfs', libc.MS_NOSUID, 'mode=755,size=65536k');
+  const dev = root + '/dev';
+  const devices: Array<[string, number, number]> = [
+    ['null', 1, 3],
+    ['zero', 1, 5],
+    ['full', 1, 7],
+    ['random', 1, 8],
+    ['urandom', 1, 9],
+    ['tty', 5, 0],
+  ];
+  for (const [name, major, minor] of devices) {
+    libc.mknod(`${dev}/${name}`, libc.S_IFCHR | 0o666, libc.makedev(major, minor));
+    fs.chmodSync(`${dev}/${name}`, 0o666);
+  }
+  const links: Array<[string, string]> = [
+    ['fd', '/proc/self/fd'],
+    ['stdin', '/proc/self/fd/0'],
+    ['stdout', '/proc/self/fd/1'],
+    ['stderr', '/proc/self/fd/2'],
+    ['ptmx', 'pts/ptmx'],
+    ['core', '/proc/kcore'],
+  ];
+  for (const [name, target] of links) fs.symlinkSync(target, `${dev}/${name}`);
+  mountAt(root, '/dev/pts', 'devpts', 'devpts', libc.MS_NOSUID | libc.MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5');
+  mountAt(root, '/dev/shm', 'shm', 'tmpfs', NOSUID_NOEXEC_NODEV, 'mode=1777,size=65536k');
+  mountAt(root, '/dev/mqueue', 'mqueue', 'mqueue', NOSUID_NOEXEC_NODEV, null);
+  mountAt(root, '/sys', 'sysfs', 'sysfs', NOSUID_NOEXEC_NODEV | libc.MS_RDONLY, null);
+}
+
+function mountAt(root: string, target: string, source: string, fstype: string, flags: number, data: string | null): void {
+  const path = root + target;
+  fs.mkdirSync(path, { recursive: true });
+  libc.mount(source, path, fstype, flags, data);
+}
+
+function bindInto(root: string, m: InitMount): void {
+  const path = root + m.target;
+  if (m.file) {
+    fs.mkdirSync(path.slice(0, path.lastIndexOf('/')) || '/', { recursive: true });
+    // A symlink at the target (some images link /etc/resolv.conf) would send the bind outside the root.
+    const st = fs.lstatSync(path, { throwIfNoEntry: false });
+    if (st?.isSymbolicLink()) fs.unlinkSync(path);
+    if (!st || st.isSymbolicLink()) fs.writeFileSync(path, '');
+  } else {
+    fs.mkdirSync(path, { recursive: true });
+  }
+  libc.mount(m.source, path, m.fstype, m.flags, m.data);
+  if (m.flags & libc.MS_BIND && m.flags & libc.MS_RDONLY) {
+    libc.mount(null, path, null, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | (m.flags & libc.MS_REC), null);
+  }
+}
+
+function maskPath(root: string, p: string): void {
+  const st = fs.statSync(root + p, { throwIfNoEntry: false });
+  if (!st) return;
+  if (st.isDirectory()) libc.mount('tmpfs', root + p, 'tmpfs', libc.MS_RDONLY, null);
+  else libc.mount('/dev/null', root + p, null, libc.MS_BIND, null);
+}
+
+function readonlyPath(root: string, p: string): void {
+  if (!fs.existsSync(root + p)) return;
+  libc.mount(root + p, root + p, null, libc.MS_BIND | libc.MS_REC, null);
+  libc.mount(null, root + p, null, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_REC, null);
+}
+
+function dropCapabilities(keep: number[]): void {
+  const last = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+  const kept = new Set(keep);
+  for (let cap = 0; cap <= last; cap++) if (!kept.has(cap)) libc.prctl(libc.PR_CAPBSET_DROP, cap);
+}
+
+interface User {
+  uid: number;
+  gid: number;
+  groups: number[];
+  home: string;
+}
+
+function readDb(path: string): string[][] {
+  try {
+    return fs
+      .readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split(':'));
+  } catch {
+    return [];
+  }
+}
+
+/** Docker's user rules: names resolve in the container's /etc/passwd and /etc/group, numbers need not. */
+function resolveUser(spec: string): User {
+  const [userPart, groupPart] = spec ? spec.split(':', 2) : ['0', undefined];
+  const passwd = readDb('/etc/passwd');
+  const isNum = (s: string): boolean => /^\d+$/.test(s);
+  const entry = passwd.find((f) => (isNum(userPart) ? f[2] === userPart : f[0] === userPart));
+  if (!entry && !isNum(userPart)) throw new StartError(`unable to find user ${userPart}: no matching entries in passwd file`, 1);
+  const uid = entry ? Number(entry[2]) : Number(userPart);
+  let gid = entry ? Number(entry[3]) : 0;
+  const groups = readDb('/etc/group');
+  if (groupPart !== undefined) {
+    const g = groups.find((f) => (isNum(groupPart) ? f[2] === groupPart : f[0] === groupPart));
+    if (!g && !isNum(groupPart)) throw new StartError(`unable to find group ${groupPart}: no matching entries in group file`, 1);
+    gid = g ? Number(g[2]) : Number(groupPart);
+  }
+  const name = entry?.[0];
+  const supplementary = name ? groups.filter((f) => (f[3] ?? '').split(',').includes(name)).map((f) => Number(f[2])) : [];
+  return { uid, gid, groups: [...new Set([gid, ...supplementary])], home: entry?.[5] || '/' };
+}
+
+function withHome(env: string[], home: string): string[] {
+  return env.some((e) => e.startsWith('HOME=')) ? env : [...env, `HOME=${home}`];
+}
+
+function ensureDir(dir: string): void {
+  if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+}
+
+/** PATH lookup as runc does it, with Docker's messages for what is missing. */
+function findExecutable(arg0: string, env: string[]): string {
+  if (arg0.includes('/')) {
+    if (!fs.existsSync(arg0)) throw new StartError(`exec: "${arg0}": stat ${arg0}: no such file or directory`, 127);
+    return arg0;
+  }
+  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  for (const dir of pathVar.split(':')) {
+    const candidate = `${dir || '.'}/${arg0}`;
+    const st = fs.statSync(candidate, { throwIfNoEntry: false });
+    if (st?.isFile() && st.mode & 0o111) return candidate;
+  }
+  throw new StartError(`exec: "${arg0}": executable file not found in $PATH`, 127);
+}
+
+main();

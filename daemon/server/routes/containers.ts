@@ -1,0 +1,196 @@
+// /containers/*: create, list, inspect, start, stop, restart, kill, wait, remove, logs, attach.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Duplex } from 'stream';
+import { buildContainer, type ImageDefaults } from '../../containers/create';
+import { inspectContainer, summarizeContainer } from '../../containers/inspect';
+import { frame, readLogs, type StreamName } from '../../containers/logs';
+import { signalNumber, type ContainerManager, type WaitCondition } from '../../containers/manager';
+import { generateName, validName } from '../../containers/names';
+import type { ContainerRecord } from '../../containers/record';
+import { parseFilters, qbool, qint } from '../app';
+import { badRequest, notFound } from '../errors';
+import { writeUpgrade, type HijackRouter } from '../hijack';
+
+export interface ContainerDeps {
+  containers: ContainerManager;
+  /** Resolves an image reference for create; undefined when it is not present. */
+  resolveImage(ref: string): ImageDefaults | undefined;
+  /** Docker's normalised familiar name for the not-found message (`busybox:latest`). */
+  familiarName(ref: string): string;
+  inspectContext(c: ContainerRecord): Parameters<typeof inspectContainer>[1];
+  bridgeNetworkId(): string;
+}
+
+type Req = FastifyRequest<{ Params: { id: string }; Querystring: Record<string, string> }>;
+
+const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRouter, deps: ContainerDeps): void {
+  const { containers } = deps;
+
+  app.post('/containers/create', async (req: FastifyRequest<{ Querystring: Record<string, string> }>, reply) => {
+    const body = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Config cannot be empty in order to create a container');
+    const config = body as Record<string, unknown>;
+    const imageRef = config.Image;
+    if (typeof imageRef !== 'string' || !imageRef) throw badRequest('Config cannot be empty in order to create a container');
+    let name = req.query.name;
+    if (name !== undefined && name !== '') {
+      if (!validName(name)) throw badRequest(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      name = name.replace(/^\//, '');
+    } else {
+      name = generateName((n) => containers.nameTaken(n));
+    }
+    const image = deps.resolveImage(imageRef);
+    if (!image) throw notFound(`No such image: ${deps.familiarName(imageRef)}`);
+    const record = buildContainer(config, name, image);
+    containers.add(record);
+    return reply.code(201).send({ Id: record.Id, Warnings: [] });
+  });
+
+  app.get('/containers/json', async (req: FastifyRequest<{ Querystring: Record<string, string> }>) => {
+    const all = qbool(req.query.all);
+    const limit = qint(req.query.limit, 'limit', -1);
+    const filters = parseFilters(req.query.filters);
+    for (const s of filters.status ?? []) if (!STATUSES.includes(s)) throw badRequest(`invalid filter 'status=${s}'`);
+    let list = containers
+      .list()
+      .sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (b.Created > a.Created ? 1 : -1));
+    if (!all && limit <= 0 && !filters.status) list = list.filter((c) => c.State.Running);
+    list = list.filter((c) => matches(c, filters));
+    if (limit > 0) list = list.slice(0, limit);
+    return list.map((c) => summarizeContainer(c, deps.bridgeNetworkId()));
+  });
+
+  app.get('/containers/:id/json', async (req: Req) => {
+    const c = containers.find(req.params.id);
+    return inspectContainer(c, deps.inspectContext(c));
+  });
+
+  app.post('/containers/:id/start', async (req: Req, reply) => {
+    await containers.start(containers.find(req.params.id));
+    return reply.code(204).send();
+  });
+
+  app.post('/containers/:id/stop', async (req: Req, reply) => {
+    const c = containers.find(req.params.id);
+    const t = req.query.t === undefined ? undefined : qint(req.query.t, 't', 10);
+    if (req.query.signal) signalNumber(req.query.signal);
+    await containers.stop(c, t, req.query.signal);
+    return reply.code(204).send();
+  });
+
+  app.post('/containers/:id/restart', async (req: Req, reply) => {
+    const c = containers.find(req.params.id);
+    await containers.restart(c, req.query.t === undefined ? undefined : qint(req.query.t, 't', 10));
+    return reply.code(204).send();
+  });
+
+  app.post('/containers/:id/kill', async (req: Req, reply) => {
+    const c = containers.find(req.params.id);
+    containers.kill(c, req.query.signal || 'SIGKILL');
+    return reply.code(204).send();
+  });
+
+  app.post('/containers/:id/wait', async (req: Req, reply: FastifyReply) => {
+    const c = containers.find(req.params.id);
+    const condition = (req.query.condition || 'not-running') as WaitCondition;
+    if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw badRequest(`invalid condition: "${condition}"`);
+    const result = containers.wait(c, condition);
+    // Headers go out before the wait: the docker CLI blocks on them before it starts the container.
+    reply.hijack();
+    reply.raw.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': '1.43' });
+    reply.raw.flushHeaders();
+    const closed = new Promise<void>((resolve) => reply.raw.on('close', resolve));
+    await Promise.race([result.then((r) => reply.raw.end(JSON.stringify(r) + '\n')), closed]);
+  });
+
+  app.delete('/containers/:id', async (req: Req, reply) => {
+    const c = containers.find(req.params.id);
+    await containers.remove(c, { force: qbool(req.query.force) });
+    return reply.code(204).send();
+  });
+
+  app.get('/containers/:id/logs', async (req: Req, reply: FastifyReply) => {
+    const c = containers.find(req.params.id);
+    const q = req.query;
+    const stdout = qbool(q.stdout);
+    const stderr = qbool(q.stderr);
+    if (!stdout && !stderr) throw badRequest('Bad parameters: you must choose at least one stream');
+    const tail = q.tail === undefined || q.tail === 'all' ? -1 : qint(q.tail, 'tail', -1);
+    const entries = readLogs(containers.logPath(c), { stdout, stderr, tail, since: Number(q.since ?? 0) || 0, until: Number(q.until ?? 0) || 0 });
+    const timestamps = qbool(q.timestamps);
+    const encode = (stream: StreamName, text: string, time: string): Buffer => {
+      const payload = Buffer.from(timestamps ? `${time} ${text}` : text);
+      return c.Config.Tty ? payload : frame(stream, payload);
+    };
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'Content-Type': c.Config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
+      'Api-Version': '1.43',
+    });
+    for (const e of entries) reply.raw.write(encode(e.stream, e.log, e.time));
+    if (!qbool(q.follow) || !c.State.Running) return reply.raw.end();
+    const stop = containers.listen(c, {
+      data: (stream, chunk) => {
+        if (stream === 'stdout' ? stdout : stderr) reply.raw.write(encode(stream, chunk.toString(), new Date().toISOString()));
+      },
+      end: () => reply.raw.end(),
+    });
+    reply.raw.on('close', stop);
+  });
+
+  const attach = (id: string, q: URLSearchParams, socket: Duplex): void => {
+    const c = containers.find(id);
+    const want = { stdout: qbool(q.get('stdout')), stderr: qbool(q.get('stderr')) };
+    writeUpgrade(socket, !c.Config.Tty);
+    const send = (stream: StreamName, chunk: Buffer): void => {
+      if (want[stream] && socket.writable) socket.write(c.Config.Tty ? chunk : frame(stream, chunk));
+    };
+    if (qbool(q.get('logs'))) {
+      for (const e of readLogs(containers.logPath(c), { ...want, tail: -1, since: 0, until: 0 })) send(e.stream, Buffer.from(e.log));
+    }
+    if (!qbool(q.get('stream'))) {
+      socket.end();
+      return;
+    }
+    const stop = containers.listen(c, { data: send, end: () => socket.end() });
+    socket.on('close', stop);
+    socket.on('error', stop);
+    if (qbool(q.get('stdin')) && c.Config.OpenStdin) {
+      socket.on('data', (d: Buffer) => containers.stdin(c)?.write(d));
+      socket.on('end', () => {
+        if (c.Config.StdinOnce) containers.stdin(c)?.end();
+      });
+    }
+  };
+  hijack.add('/containers/:id/attach', (params, query, socket) => attach(params.id, query, socket));
+  // Clients that do not ask for an upgrade (curl) still get the stream on the same connection.
+  app.post('/containers/:id/attach', async (req: Req, reply) => {
+    containers.find(req.params.id);
+    reply.hijack();
+    attach(req.params.id, new URLSearchParams(req.query), req.raw.socket);
+  });
+}
+
+function matches(c: ContainerRecord, f: Record<string, string[]>): boolean {
+  const any = (key: string, test: (v: string) => boolean): boolean => !f[key] || f[key].some(test);
+  return (
+    any('id', (v) => c.Id.startsWith(v)) &&
+    any('name', (v) => c.Name === v || c.Name.slice(1) === v || safeRegex(v)?.test(c.Name.slice(1)) === true) &&
+    any('status', (v) => c.State.Status === v) &&
+    any('label', (v) => {
+      const [k, val] = v.split('=', 2);
+      return val === undefined ? k in c.Config.Labels : c.Config.Labels[k] === val;
+    }) &&
+    any('exited', (v) => !c.State.Running && c.State.StartedAt !== '0001-01-01T00:00:00Z' && c.State.ExitCode === Number(v))
+  );
+}
+
+function safeRegex(source: string): RegExp | undefined {
+  try {
+    return new RegExp(source);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,155 @@
+// Starts a real berthd with everything private to one test file: socket, data and exec roots,
+// pidfile, bridge name, subnet and cgroup parent. Stopping it checks that nothing was left behind.
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { request } from 'http';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { randomBytes, randomInt } from 'crypto';
+
+export const ROOT = join(__dirname, '../..');
+export const BERTHD = join(ROOT, 'dist/daemon/main.js');
+export const BERTH = join(ROOT, 'dist/client/main.js');
+export const DOCKER = '/usr/local/bin/docker';
+export const hasDocker = existsSync(DOCKER);
+
+export interface TestDaemon {
+  socket: string;
+  host: string;
+  dataRoot: string;
+  execRoot: string;
+  bridge: string;
+  subnetPrefix: string;
+  gateway: string;
+  cgroupParent: string;
+  proc: ChildProcess;
+  output: () => string;
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T; raw: string; headers: Record<string, string | string[] | undefined> }>;
+  docker(args: string[], opts?: { input?: string | Buffer }): CliResult;
+  berth(args: string[], opts?: { input?: string | Buffer }): CliResult;
+  stop(): Promise<void>;
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export async function startDaemon(): Promise<TestDaemon> {
+  const base = mkdtempSync(join(tmpdir(), 'berth-test-'));
+  const tag = randomBytes(3).toString('hex');
+  const octet = randomInt(1, 254);
+  const d = {
+    socket: join(base, 'berth.sock'),
+    dataRoot: join(base, 'data'),
+    execRoot: join(base, 'exec'),
+    pidfile: join(base, 'berthd.pid'),
+    bridge: `btest${tag}`,
+    subnetPrefix: `10.213.${octet}`,
+    gateway: `10.213.${octet}.1`,
+    cgroupParent: `berth-test-${tag}`,
+  };
+  let out = '';
+  const proc = spawn(
+    process.execPath,
+    [
+      BERTHD,
+      '-H',
+      `unix://${d.socket}`,
+      '--data-root',
+      d.dataRoot,
+      '--exec-root',
+      d.execRoot,
+      '--pidfile',
+      d.pidfile,
+      '--bridge',
+      d.bridge,
+      '--bip',
+      `${d.gateway}/24`,
+      '--cgroup-parent',
+      d.cgroupParent,
+      '--config-file',
+      join(base, 'none.json'),
+      '--log-level',
+      'debug',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  const host = `unix://${d.socket}`;
+  const env = { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: join(base, 'docker-config') };
+  const cli = (bin: string[], args: string[], opts?: { input?: string | Buffer }): CliResult => {
+    const r = spawnSync(bin[0], [...bin.slice(1), ...args], { env, input: opts?.input, encoding: 'utf8', timeout: 60_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const daemon: TestDaemon = {
+    ...d,
+    host,
+    proc,
+    output: () => out,
+    api: (method, path, body) => apiCall(d.socket, method, path, body),
+    docker: (args, opts) => cli([DOCKER], args, opts),
+    berth: (args, opts) => cli([process.execPath, BERTH], args, opts),
+    stop: async () => {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((resolve) => proc.once('exit', resolve));
+      }
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+  for (let i = 0; i < 200; i++) {
+    if (proc.exitCode !== null) throw new Error(`berthd exited at start:\n${out}`);
+    if (existsSync(d.socket)) {
+      const ping = await daemon.api('GET', '/_ping').catch(() => undefined);
+      if (ping?.status === 200) return daemon;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`berthd did not start:\n${out}`);
+}
+
+export function apiCall<T>(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T; raw: string; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    const req = request(
+      { socketPath, method, path, headers: payload ? { 'Content-Type': typeof body === 'object' && !Buffer.isBuffer(body) ? 'application/json' : 'application/x-tar' } : {} },
+      (res) => {
+        let raw = '';
+        res.on('data', (c: Buffer) => (raw += c.toString('latin1')));
+        res.on('end', () => {
+          let parsed: unknown = raw;
+          try {
+            parsed = raw ? JSON.parse(raw) : undefined;
+          } catch {
+            // Not JSON (a stream or plain text): callers look at `raw`.
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed as T, raw, headers: res.headers });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** What a daemon's run may leave on the host: mounts, interfaces, cgroups. Empty when clean. */
+export function leftovers(d: Pick<TestDaemon, 'dataRoot' | 'execRoot' | 'bridge' | 'cgroupParent'>): string[] {
+  const found: string[] = [];
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  for (const line of mountinfo.split('\n')) {
+    const point = line.split(' ')[4];
+    if (point && (point.startsWith(d.dataRoot) || point.startsWith(d.execRoot))) found.push(`mount ${point}`);
+  }
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+  for (const line of links.split('\n')) {
+    if (line.includes(` ${d.bridge}:`) || line.includes(`master ${d.bridge} `)) found.push(`link ${line.split(':')[1]?.trim()}`);
+  }
+  for (const ctrl of ['', 'memory', 'cpu', 'pids', 'cpuacct', 'freezer', 'blkio', 'unified']) {
+    const dir = join('/sys/fs/cgroup', ctrl, d.cgroupParent);
+    if (existsSync(dir)) found.push(`cgroup ${dir}`);
+  }
+  return found;
+}
