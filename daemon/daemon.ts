@@ -122,7 +122,13 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     runningUsers: (imageId) => containers.list().filter((c) => c.Image === imageId && c.State.Running).map((c) => c.Id),
   });
 
-  await app.listen({ path: socket });
+  try {
+    await app.listen({ path: socket });
+  } catch (e) {
+    await network.shutdown();
+    rmSync(cfg.pidfile, { force: true });
+    throw e;
+  }
   chmodSync(socket, 0o660);
   log.info({ socket, dataRoot: cfg.dataRoot, cgroupVersion: cgroups.version, bridge: cfg.bridge }, 'berthd is listening');
 
@@ -131,9 +137,9 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     shutdown: () =>
       (closing ??= (async () => {
         log.info('shutting down');
-        const closed = app.close();
+        // Containers first, while their clients can still be told; then every connection goes.
         await containers.stopAll();
-        await closed.catch(() => undefined);
+        await app.close().catch(() => undefined);
         await network.shutdown();
         await cgroups.removeParent();
         rmSync(socket, { force: true });

@@ -12,7 +12,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${(e as Error).message}\n`);
     process.exit(1);
   }
-  const log = pino({ level: cfg.logLevel, base: { pid: process.pid } });
+  // Synchronous writes: the last lines before exit must not be lost.
+  const log = pino({ level: cfg.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 1, sync: true }));
   let daemon;
   try {
     daemon = await startDaemon(cfg, log);

@@ -86,6 +86,9 @@ function hostConfig(c: ContainerRecord, cgroupVersion: 1 | 2): Record<string, un
   const out = hostConfigDefaults(cgroupVersion);
   for (const [k, v] of Object.entries(c.HostConfig)) if (v !== undefined && (v !== null || !(k in out))) out[k] = v;
   if (c.HostConfig.Memory > 0 && !c.HostConfig.MemorySwap) out.MemorySwap = c.HostConfig.Memory * 2;
+  // The CLI sends an empty log driver; the daemon's default fills it in.
+  const logConfig = out.LogConfig as { Type?: string; Config?: object } | undefined;
+  if (!logConfig?.Type) out.LogConfig = { Type: 'json-file', Config: logConfig?.Config ?? {} };
   return out;
 }
 

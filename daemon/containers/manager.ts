@@ -166,6 +166,9 @@ export class ContainerManager {
         c.State = { ...c.State, Status: c.State.Status === 'created' ? 'created' : 'exited', ExitCode: e.exitCode, Error: e.message };
         this.store.save(c);
         this.log.warn({ container: c.Id, err: e.message }, 'container failed to start');
+        this.events.emit(`exit:${c.Id}`);
+        // As Docker: a container that cannot start is removed when it was meant to be (--rm).
+        if (c.HostConfig.AutoRemove) await this.remove(c, { force: true });
         throw new ApiError(400, `failed to create task for container: unable to start container process: ${e.message}: unknown`);
       }
       throw e;

@@ -171,7 +171,8 @@ function maskPath(root: string, p: string): void {
   const st = fs.statSync(root + p, { throwIfNoEntry: false });
   if (!st) return;
   if (st.isDirectory()) libc.mount('tmpfs', root + p, 'tmpfs', libc.MS_RDONLY, null);
-  else libc.mount('/dev/null', root + p, null, libc.MS_BIND, null);
+  // The container's own /dev/null: the host's would show the host's devtmpfs.
+  else libc.mount(`${root}/dev/null`, root + p, null, libc.MS_BIND, null);
 }
 
 function readonlyPath(root: string, p: string): void {
@@ -233,16 +234,25 @@ function ensureDir(dir: string): void {
   if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
 }
 
+/** stat that treats every failure (ENOENT, ELOOP, EACCES on a parent) as absence, as Go's LookPath does. */
+function statOrNull(path: string): fs.Stats | null {
+  try {
+    return fs.statSync(path);
+  } catch {
+    return null;
+  }
+}
+
 /** PATH lookup as runc does it, with Docker's messages for what is missing. */
 function findExecutable(arg0: string, env: string[]): string {
   if (arg0.includes('/')) {
-    if (!fs.existsSync(arg0)) throw new StartError(`exec: "${arg0}": stat ${arg0}: no such file or directory`, 127);
+    if (!statOrNull(arg0)) throw new StartError(`exec: "${arg0}": stat ${arg0}: no such file or directory`, 127);
     return arg0;
   }
   const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
   for (const dir of pathVar.split(':')) {
     const candidate = `${dir || '.'}/${arg0}`;
-    const st = fs.statSync(candidate, { throwIfNoEntry: false });
+    const st = statOrNull(candidate);
     if (st?.isFile() && st.mode & 0o111) return candidate;
   }
   throw new StartError(`exec: "${arg0}": executable file not found in $PATH`, 127);

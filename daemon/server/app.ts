@@ -1,5 +1,5 @@
 // The Engine API server: versioned and unversioned paths, Docker's error bodies and headers.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError } from './errors';
 
@@ -19,10 +19,13 @@ export function createApp(log: Logger): FastifyInstance {
   // pino's Logger and fastify's base logger type differ only in optional members.
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+    // /_ping declares its own HEAD route (Docker's HEAD /_ping has no body but the same headers).
+    exposeHeadRoutes: false,
     bodyLimit: 64 * 1024 * 1024,
     // Docker accepts `/containers/x/json/` and `/containers/x/json` alike.
-    ignoreTrailingSlash: true,
+    routerOptions: { ignoreTrailingSlash: true },
     rewriteUrl: (req) => {
       const url = req.url ?? '/';
       const m = VERSIONED.exec(url);
@@ -60,6 +63,11 @@ export function createApp(log: Logger): FastifyInstance {
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
   app.setReplySerializer((payload) => JSON.stringify(payload) + '\n');
+  // The Go client decodes error bodies only when the type is exactly application/json.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');
+    return payload;
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err instanceof ApiError ? err.statusCode : (err.statusCode ?? 500);

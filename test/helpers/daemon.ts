@@ -1,7 +1,7 @@
 // Starts a real berthd with everything private to one test file: socket, data and exec roots,
 // pidfile, bridge name, subnet and cgroup parent. Stopping it checks that nothing was left behind.
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { request } from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -50,6 +50,9 @@ export async function startDaemon(): Promise<TestDaemon> {
     gateway: `10.213.${octet}.1`,
     cgroupParent: `berth-test-${tag}`,
   };
+  // An empty config file of its own keeps a host's /etc/berth/daemon.json out of the test.
+  const configFile = join(base, 'daemon.json');
+  writeFileSync(configFile, '{}');
   let out = '';
   const proc = spawn(
     process.execPath,
@@ -70,7 +73,7 @@ export async function startDaemon(): Promise<TestDaemon> {
       '--cgroup-parent',
       d.cgroupParent,
       '--config-file',
-      join(base, 'none.json'),
+      configFile,
       '--log-level',
       'debug',
     ],
