@@ -9,7 +9,7 @@ import { socketPath } from './config';
 import { ContainerManager } from './containers/manager';
 import { ContainerStore } from './containers/store';
 import { ImageStore } from './images/store';
-import { familiarName, ImageNotFoundError } from './images/reference';
+import { familiarName } from './images/reference';
 import { NetworkManager } from './network/manager';
 import { createApp } from './server/app';
 import { HijackRouter } from './server/hijack';
@@ -82,6 +82,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   const app = createApp(log);
   const hijack = new HijackRouter();
   hijack.attach(app.server);
+  app.addHook('preClose', async () => hijack.closeAll());
   registerSystemRoutes(app, {
     counts: () => {
       const all = containers.list();
@@ -96,13 +97,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   registerContainerRoutes(app, hijack, {
     containers,
     resolveImage: (ref) => {
-      let rec;
-      try {
-        rec = images.resolve(ref);
-      } catch (e) {
-        if (e instanceof ImageNotFoundError) return undefined;
-        throw e;
-      }
+      const rec = images.resolve(ref);
       return rec ? { id: rec.id, config: rec.config.config ?? {} } : undefined;
     },
     familiarName: (ref) => familiarName(ref),

@@ -24,6 +24,11 @@ async function main(): Promise<void> {
   }
   const stop = (signal: string) => {
     log.info({ signal }, 'signal received');
+    // A ref'd deadline: shutdown must never hang, nor end silently on an empty event loop.
+    setTimeout(() => {
+      log.error('shutdown did not finish in time');
+      process.exit(1);
+    }, 60_000);
     daemon.shutdown().then(
       () => process.exit(0),
       (e: Error) => {

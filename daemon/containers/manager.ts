@@ -45,6 +45,8 @@ export class ContainerManager {
   private readonly listeners = new Map<string, Set<OutputListener>>();
   private readonly events = new EventEmitter();
   private readonly removing = new Set<string>();
+  /** stdin that arrived before the process existed; null marks its end. */
+  private readonly pendingStdin = new Map<string, Array<Buffer | null>>();
 
   constructor(
     private readonly store: ContainerStore,
@@ -166,6 +168,7 @@ export class ContainerManager {
         c.State = { ...c.State, Status: c.State.Status === 'created' ? 'created' : 'exited', ExitCode: e.exitCode, Error: e.message };
         this.store.save(c);
         this.log.warn({ container: c.Id, err: e.message }, 'container failed to start');
+        this.endListeners(c.Id);
         this.events.emit(`exit:${c.Id}`);
         // As Docker: a container that cannot start is removed when it was meant to be (--rm).
         if (c.HostConfig.AutoRemove) await this.remove(c, { force: true });
@@ -189,6 +192,7 @@ export class ContainerManager {
       await this.onExit(c, code);
     });
     this.running.set(c.Id, { spawned, logs, done });
+    this.flushStdin(c, spawned.stdin);
   }
 
   private async onExit(c: ContainerRecord, code: number): Promise<void> {
@@ -201,10 +205,15 @@ export class ContainerManager {
     await this.cgroups.remove(c.Id).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'cgroup removal failed'));
     rmSync(`${this.paths.execRoot}/containers/${c.Id}`, { recursive: true, force: true });
     this.log.info({ container: c.Id, exitCode: code }, 'container exited');
-    for (const l of this.listeners.get(c.Id) ?? []) l.end();
-    this.listeners.delete(c.Id);
+    this.endListeners(c.Id);
     this.events.emit(`exit:${c.Id}`, code);
     if (c.HostConfig.AutoRemove) await this.remove(c, { force: true }).catch(() => undefined);
+  }
+
+  /** Attached clients see the end of the stream when a run ends, or fails to begin. */
+  private endListeners(id: string): void {
+    for (const l of this.listeners.get(id) ?? []) l.end();
+    this.listeners.delete(id);
   }
 
   /** Registers for the output of the container's current or next run. */
@@ -215,8 +224,27 @@ export class ContainerManager {
     return () => set.delete(l);
   }
 
-  stdin(c: ContainerRecord): NodeJS.WritableStream | null {
-    return this.running.get(c.Id)?.spawned.stdin ?? null;
+  /** Input for the container's stdin; kept until the process exists, as `docker run -i` attaches first. */
+  writeStdin(c: ContainerRecord, chunk: Buffer | null): void {
+    const stdin = this.running.get(c.Id)?.spawned.stdin;
+    if (stdin) {
+      if (chunk) stdin.write(chunk);
+      else stdin.end();
+      return;
+    }
+    let queue = this.pendingStdin.get(c.Id);
+    if (!queue) this.pendingStdin.set(c.Id, (queue = []));
+    queue.push(chunk);
+  }
+
+  private flushStdin(c: ContainerRecord, stdin: NodeJS.WritableStream | null): void {
+    const queue = this.pendingStdin.get(c.Id);
+    this.pendingStdin.delete(c.Id);
+    if (!stdin || !queue) return;
+    for (const chunk of queue) {
+      if (chunk) stdin.write(chunk);
+      else stdin.end();
+    }
   }
 
   kill(c: ContainerRecord, signal: string | number = 'SIGKILL'): void {

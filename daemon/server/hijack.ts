@@ -15,6 +15,8 @@ interface Route {
 
 export class HijackRouter {
   private readonly routes: Route[] = [];
+  /** Upgraded sockets leave the HTTP server's bookkeeping: closing the server must end them itself. */
+  private readonly sockets = new Set<Duplex>();
 
   add(path: string, handler: HijackHandler): void {
     const keys: string[] = [];
@@ -29,8 +31,15 @@ export class HijackRouter {
     this.routes.push({ pattern, keys, handler });
   }
 
+  /** Ends every hijacked connection (daemon shutdown). */
+  closeAll(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
       const url = new URL(req.url ?? '/', 'http://berth');
       const path = url.pathname.replace(/^\/v\d+\.\d+/, '');
       for (const r of this.routes) {

@@ -27,7 +27,9 @@ export interface TestDaemon {
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T; raw: string; headers: Record<string, string | string[] | undefined> }>;
   docker(args: string[], opts?: { input?: string | Buffer }): CliResult;
   berth(args: string[], opts?: { input?: string | Buffer }): CliResult;
-  stop(): Promise<void>;
+  /** SIGTERM, wait for exit; the private dirs are removed unless `keep`. */
+  stop(opts?: { keep?: boolean }): Promise<void>;
+  dirs: DaemonDirs;
 }
 
 export interface CliResult {
@@ -36,11 +38,24 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function startDaemon(): Promise<TestDaemon> {
+export interface DaemonDirs {
+  base: string;
+  socket: string;
+  dataRoot: string;
+  execRoot: string;
+  pidfile: string;
+  bridge: string;
+  subnetPrefix: string;
+  gateway: string;
+  cgroupParent: string;
+}
+
+function newDirs(): DaemonDirs {
   const base = mkdtempSync(join(tmpdir(), 'berth-test-'));
   const tag = randomBytes(3).toString('hex');
   const octet = randomInt(1, 254);
-  const d = {
+  return {
+    base,
     socket: join(base, 'berth.sock'),
     dataRoot: join(base, 'data'),
     execRoot: join(base, 'exec'),
@@ -50,6 +65,12 @@ export async function startDaemon(): Promise<TestDaemon> {
     gateway: `10.213.${octet}.1`,
     cgroupParent: `berth-test-${tag}`,
   };
+}
+
+/** Starts a daemon on fresh private dirs, or again on those of a stopped one (`keep` in its stop). */
+export async function startDaemon(dirs: DaemonDirs = newDirs()): Promise<TestDaemon> {
+  const d = dirs;
+  const base = d.base;
   // An empty config file of its own keeps a host's /etc/berth/daemon.json out of the test.
   const configFile = join(base, 'daemon.json');
   writeFileSync(configFile, '{}');
@@ -95,12 +116,13 @@ export async function startDaemon(): Promise<TestDaemon> {
     api: (method, path, body) => apiCall(d.socket, method, path, body),
     docker: (args, opts) => cli([DOCKER], args, opts),
     berth: (args, opts) => cli([process.execPath, BERTH], args, opts),
-    stop: async () => {
+    dirs: d,
+    stop: async (opts) => {
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
-        await new Promise((resolve) => proc.once('exit', resolve));
+        await new Promise((resolve) => proc.once('close', resolve));
       }
-      rmSync(base, { recursive: true, force: true });
+      if (!opts?.keep) rmSync(base, { recursive: true, force: true });
     },
   };
   for (let i = 0; i < 200; i++) {

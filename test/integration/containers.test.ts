@@ -25,7 +25,9 @@ describe.skipIf(!hasDocker)('containers through the docker CLI', () => {
     if (!d) return;
     d.docker(['rm', '-f', ...d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
     await d.stop();
-    expect(leftovers(d)).toEqual([]);
+    const left = leftovers(d);
+    if (left.length) require('fs').writeFileSync('/tmp/daemon-out.log', d.output());
+    expect(left).toEqual([]);
   });
 
   it('runs a command and prints its output', () => {

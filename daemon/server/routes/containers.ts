@@ -158,9 +158,9 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     socket.on('close', stop);
     socket.on('error', stop);
     if (qbool(q.get('stdin')) && c.Config.OpenStdin) {
-      socket.on('data', (d: Buffer) => containers.stdin(c)?.write(d));
+      socket.on('data', (d: Buffer) => containers.writeStdin(c, d));
       socket.on('end', () => {
-        if (c.Config.StdinOnce) containers.stdin(c)?.end();
+        if (c.Config.StdinOnce) containers.writeStdin(c, null);
       });
     }
   };

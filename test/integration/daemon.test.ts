@@ -1,0 +1,79 @@
+// berthd itself: one daemon per socket, a clean shutdown, state that survives a restart.
+import { spawnSync } from 'child_process';
+import { existsSync } from 'fs';
+import { join } from 'path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeBusyboxArchive } from '../helpers/busybox-image';
+import { BERTHD, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+
+const IMG = 'berthdaemon/busybox:latest';
+
+describe('berthd lifecycle', () => {
+  let d: TestDaemon;
+
+  beforeAll(async () => {
+    d = await startDaemon();
+    const tar = join(d.dataRoot, '..', 'busybox.tar');
+    await makeBusyboxArchive(tar, { repoTag: IMG });
+    expect(d.berth(['load', '-i', tar]).status).toBe(0);
+  });
+
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  it('answers ping, version and info in Docker shapes', async () => {
+    const ping = await d.api('GET', '/_ping');
+    expect(ping.raw).toBe('OK');
+    expect(ping.headers['api-version']).toBe('1.43');
+    expect(ping.headers['ostype']).toBe('linux');
+    expect(ping.headers['builder-version']).toBe('1');
+    const head = await d.api('HEAD', '/_ping');
+    expect(head.status).toBe(200);
+    const version = await d.api<{ ApiVersion: string; MinAPIVersion: string; Os: string }>('GET', '/v1.43/version');
+    expect(version.body).toMatchObject({ ApiVersion: '1.43', MinAPIVersion: '1.24', Os: 'linux' });
+    const info = await d.api<{ Containers: number; Images: number; Driver: string; CgroupVersion: string; NCPU: number; MemTotal: number }>('GET', '/info');
+    expect(info.body.Images).toBe(1);
+    expect(info.body.Driver).toBe('overlay2');
+    expect(['1', '2']).toContain(info.body.CgroupVersion);
+    expect(info.body.NCPU).toBeGreaterThan(0);
+    const tooNew = await d.api<{ message: string }>('GET', '/v1.99/version');
+    expect(tooNew.status).toBe(400);
+    expect(tooNew.body.message).toBe('client version 1.99 is too new. Maximum supported API version is 1.43');
+    const nowhere = await d.api<{ message: string }>('GET', '/v1.43/nowhere');
+    expect(nowhere.status).toBe(404);
+    expect(nowhere.body.message).toBe('page not found');
+  });
+
+  it('refuses a second daemon on the same socket and pidfile', () => {
+    const r = spawnSync(process.execPath, [BERTHD, '-H', `unix://${d.socket}`, '--pidfile', d.dirs.pidfile, '--data-root', d.dataRoot, '--exec-root', d.execRoot, '--bridge', d.bridge, '--bip', `${d.gateway}/24`, '--config-file', join(d.dirs.base, 'daemon.json')], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`pid file found, ensure berthd is not running or delete ${d.dirs.pidfile}`);
+    expect(d.berth(['ps']).status).toBe(0);
+  });
+
+  it('stops containers on SIGTERM, leaves nothing behind, and remembers them after a restart', async () => {
+    d.berth(['run', '-d', '--name', 'longrun', IMG, 'sh', '-c', 'echo before-shutdown; sleep 300']);
+    d.berth(['run', '-d', '--name', 'polite', IMG, 'sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done']);
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    await d.stop({ keep: true });
+    // The polite one exits at once; the other gets SIGKILL after the 10 s stop timeout.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(9_000);
+    expect(existsSync(d.socket)).toBe(false);
+    expect(existsSync(d.dirs.pidfile)).toBe(false);
+    expect(leftovers(d)).toEqual([]);
+
+    d = await startDaemon(d.dirs);
+    const status = d.berth(['ps', '-a', '--format', '{{.Names}} {{.Status}}']).stdout;
+    expect(status).toMatch(/longrun Exited \(137\)/);
+    expect(status).toMatch(/polite Exited \(0\)/);
+    expect(d.berth(['logs', 'longrun']).stdout).toBe('before-shutdown\n');
+    d.berth(['start', 'longrun']);
+    expect(d.berth(['inspect', '-f', '{{.State.Running}}', 'longrun']).stdout.trim()).toBe('true');
+    d.berth(['rm', '-f', 'longrun', 'polite']);
+  }, 60_000);
+});

@@ -1,0 +1,285 @@
+// Runs inside the cgroup v2 VM (see ../run-v2.sh): starts the real berthd, runs containers with
+// limits over the Engine API and checks what lands in /sys/fs/cgroup. Plain CommonJS, no build step.
+// Prints `BERTH-VM-RESULT: PASS` or `BERTH-VM-RESULT: FAIL <reasons>` as its last line.
+'use strict';
+const { spawn, spawnSync } = require('child_process');
+const fs = require('fs');
+const http = require('http');
+
+const BERTH = process.env.BERTH_DIR || '/berth';
+const SOCK = '/run/berth.sock';
+const CG = '/sys/fs/cgroup';
+const PARENT = 'berth-vm';
+const IMAGE_TAR = '/berth-busybox.tar';
+// Where berthd itself runs, as systemd would put a service: not the root cgroup.
+const SERVICE_CG = `${CG}/system.slice/berthd.service`;
+
+const failures = [];
+const warnings = [];
+const t0 = Date.now();
+const log = (msg) => console.log(`berth-vm: [${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+function check(name, ok, detail) {
+  log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail === undefined ? '' : `: ${detail}`}`);
+  if (!ok) failures.push(`${name}${detail === undefined ? '' : ` (${detail})`}`);
+  return ok;
+}
+function warn(msg) {
+  log(`WARN ${msg}`);
+  warnings.push(msg);
+}
+class Fatal extends Error {}
+function must(name, ok, detail) {
+  if (!check(name, ok, detail)) throw new Fatal(name);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const read = (p) => {
+  try {
+    return fs.readFileSync(p, 'utf8').trim();
+  } catch (e) {
+    return `<${e.code}>`;
+  }
+};
+
+function api(method, path, body, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const headers = {};
+    let payload;
+    if (body !== undefined && !opts.stream) {
+      payload = Buffer.from(JSON.stringify(body));
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = payload.length;
+    }
+    if (opts.stream) headers['Content-Type'] = opts.contentType;
+    const req = http.request({ socketPath: SOCK, method, path, headers, timeout: opts.timeout ?? 120_000 }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        let json;
+        try {
+          json = JSON.parse(raw.toString());
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode, raw, text: raw.toString(), json });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.on('error', reject);
+    if (opts.stream) opts.stream.pipe(req);
+    else req.end(payload);
+  });
+}
+
+async function waitFor(what, fn, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) return v;
+    await sleep(200);
+  }
+}
+
+/** runc's conversion of v1 cpu.shares to v2 cpu.weight, computed here independently of limits.ts. */
+const runcWeight = (shares) => (shares === 0 ? 100 : 1 + Math.floor(((shares - 2) * 9999) / 262142));
+
+let daemon;
+let daemonOut = '';
+
+async function startDaemon() {
+  fs.writeFileSync('/berth-empty.json', '{}');
+  // As on a systemd host: controllers enabled from the root down to system.slice, berthd in a service cgroup.
+  fs.mkdirSync(SERVICE_CG, { recursive: true });
+  const ctl = fs.readFileSync(`${CG}/cgroup.controllers`, 'utf8').trim().split(/\s+/);
+  const systemdLike = ['cpu', 'io', 'memory', 'pids'].filter((c) => ctl.includes(c)).map((c) => `+${c}`).join(' ');
+  fs.writeFileSync(`${CG}/cgroup.subtree_control`, systemdLike);
+  fs.writeFileSync(`${CG}/system.slice/cgroup.subtree_control`, systemdLike);
+  const args = [
+    `${BERTH}/dist/daemon/main.js`,
+    '-H', `unix://${SOCK}`,
+    '--data-root', '/var/lib/berth',
+    '--exec-root', '/run/berth',
+    '--bridge', 'berthvm0',
+    '--bip', '10.99.0.1/24',
+    '--cgroup-parent', PARENT,
+    '--config-file', '/berth-empty.json',
+    '--log-level', 'debug',
+  ];
+  daemon = spawn('/bin/sh', ['-c', `echo $$ > ${SERVICE_CG}/cgroup.procs && exec "$0" "$@"`, process.execPath, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = fs.createWriteStream('/tmp/berthd.log');
+  for (const s of [daemon.stdout, daemon.stderr])
+    s.on('data', (b) => {
+      daemonOut += b.toString();
+      out.write(b);
+    });
+  daemon.exited = new Promise((resolve) => daemon.on('exit', (code, signal) => resolve({ code, signal })));
+  const up = await waitFor(
+    'ping',
+    async () => {
+      if (daemon.exitCode !== null) return false;
+      try {
+        return (await api('GET', '/_ping', undefined, { timeout: 5000 })).text === 'OK';
+      } catch {
+        return false;
+      }
+    },
+    90_000,
+  );
+  must('berthd answers /_ping', up, up ? undefined : `exit=${daemon.exitCode}`);
+  check('berthd runs in its service cgroup', read(`/proc/${daemon.pid}/cgroup`) === '0::/system.slice/berthd.service', read(`/proc/${daemon.pid}/cgroup`));
+  const info = await api('GET', '/info');
+  check('/info CgroupVersion is 2', info.json && info.json.CgroupVersion === '2', info.json && info.json.CgroupVersion);
+}
+
+/** Writes the busybox layer into the shim store's layer dir (only while dist carries the temporary image shim). */
+function seedShim() {
+  const dir = '/var/lib/berth/layers/shim/diff';
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = fs.mkdtempSync('/tmp/arch-');
+  const x = spawnSync('tar', ['-xf', IMAGE_TAR, '-C', tmp], { encoding: 'utf8' });
+  if (x.status !== 0) throw new Error(`tar: ${x.stderr}`);
+  const manifest = JSON.parse(fs.readFileSync(`${tmp}/manifest.json`, 'utf8'));
+  const l = spawnSync('tar', ['-xf', `${tmp}/${manifest[0].Layers[0]}`, '-C', dir], { encoding: 'utf8' });
+  if (l.status !== 0) throw new Error(`tar: ${l.stderr}`);
+}
+
+async function loadImage() {
+  const res = await api('POST', '/images/load?quiet=1', undefined, { stream: fs.createReadStream(IMAGE_TAR), contentType: 'application/x-tar' });
+  if (res.status === 404 || (res.status === 200 && fs.readFileSync(`${BERTH}/dist/daemon/images/store.js`, 'utf8').includes('TEMP shim'))) {
+    warn(`POST /images/load answered ${res.status} ${res.text.slice(0, 200).trim()}: dist carries the temporary image shim, so its layer dir was seeded by hand`);
+    seedShim();
+    return;
+  }
+  must('POST /images/load', res.status === 200 && !/errorDetail/.test(res.text), `${res.status} ${res.text.slice(0, 300)}`);
+  const img = await api('GET', '/images/busybox:latest/json');
+  must('busybox:latest is present after load', img.status === 200, `${img.status} ${img.text.slice(0, 200)}`);
+}
+
+async function createStart(body) {
+  const c = await api('POST', '/containers/create', body);
+  must('create', c.status === 201 && c.json && c.json.Id, `${c.status} ${c.text.slice(0, 300)}`);
+  const id = c.json.Id;
+  const s = await api('POST', `/containers/${id}/start`);
+  must(`start ${id.slice(0, 12)}`, s.status === 204, `${s.status} ${s.text.slice(0, 500)}`);
+  return id;
+}
+
+const inspect = async (id) => (await api('GET', `/containers/${id}/json`)).json;
+
+async function limitsContainer() {
+  const MEM = 67108864;
+  const id = await createStart({
+    Image: 'busybox',
+    // Longer than the brief's 30 s: TCG is slow, and the container must still run when it is force-removed below.
+    Cmd: ['sleep', '600'],
+    HostConfig: { Memory: MEM, NanoCpus: 500000000, PidsLimit: 50, CpuShares: 512 },
+  });
+  const info = await inspect(id);
+  const pid = info && info.State && info.State.Pid;
+  must('limits container is running with a pid', info && info.State.Running && pid > 0, JSON.stringify(info && info.State));
+  const dir = `${CG}/${PARENT}/${id}`;
+  must(`cgroup ${PARENT}/<id> exists`, fs.existsSync(dir));
+  const parentCtl = read(`${CG}/${PARENT}/cgroup.subtree_control`).split(/\s+/);
+  check(`${PARENT}/cgroup.subtree_control enables cpu memory pids`, ['cpu', 'memory', 'pids'].every((c) => parentCtl.includes(c)), parentCtl.join(' '));
+  check('memory.max', read(`${dir}/memory.max`) === String(MEM), read(`${dir}/memory.max`));
+  if (fs.existsSync(`${dir}/memory.swap.max`)) {
+    // Docker: MemorySwap unset with Memory set means memory+swap = 2 x memory, so swap = memory.
+    check('memory.swap.max', read(`${dir}/memory.swap.max`) === String(MEM), read(`${dir}/memory.swap.max`));
+  } else warn('kernel has no memory.swap.max');
+  check('cpu.max', read(`${dir}/cpu.max`) === '50000 100000', read(`${dir}/cpu.max`));
+  check('pids.max', read(`${dir}/pids.max`) === '50', read(`${dir}/pids.max`));
+  const { sharesToWeight } = require(`${BERTH}/dist/daemon/cgroups/limits.js`);
+  check('limits.ts sharesToWeight(512) matches runc', sharesToWeight(512) === runcWeight(512), `${sharesToWeight(512)} vs ${runcWeight(512)}`);
+  check('cpu.weight', read(`${dir}/cpu.weight`) === String(runcWeight(512)), `${read(`${dir}/cpu.weight`)}, want ${runcWeight(512)}`);
+  const procs = read(`${dir}/cgroup.procs`).split(/\s+/);
+  check('container pid is in cgroup.procs', procs.includes(String(pid)), `pid ${pid}, procs [${procs.join(' ')}]`);
+  check('container pid /proc/<pid>/cgroup', read(`/proc/${pid}/cgroup`) === `0::/${PARENT}/${id}`, read(`/proc/${pid}/cgroup`));
+  // The container gets a cgroup namespace of its own (rooted at its cgroup).
+  let ns;
+  try {
+    ns = fs.readlinkSync(`/proc/${pid}/ns/cgroup`) !== fs.readlinkSync('/proc/self/ns/cgroup') ? 'own' : 'host';
+  } catch (e) {
+    ns = e.code;
+  }
+  check('container has its own cgroup namespace', ns === 'own', ns);
+  return id;
+}
+
+async function oomContainer() {
+  const id = await createStart({
+    Image: 'busybox',
+    Cmd: ['sh', '-c', 'x=$(head -c 50000000 /dev/zero | tr "\\0" a); echo survived'],
+    HostConfig: { Memory: 8388608 },
+  });
+  const dir = `${CG}/${PARENT}/${id}`;
+  // Usually still running here: the shell needs a while under TCG to fill 8 MiB.
+  if (fs.existsSync(`${dir}/memory.max`)) check('oom container memory.max', read(`${dir}/memory.max`) === '8388608', read(`${dir}/memory.max`));
+  const done = await waitFor('exit', async () => {
+    const i = await inspect(id);
+    return i && !i.State.Running && i.State.Status === 'exited' ? i : null;
+  }, 180_000);
+  must('oom container exits within 180 s', !!done);
+  const logs = await api('GET', `/containers/${id}/logs?stdout=1&stderr=1`);
+  check('oom container did not print "survived"', !logs.text.includes('survived'), JSON.stringify(logs.text.slice(-200)));
+  check('oom container exit code is 137', done.State.ExitCode === 137, done.State.ExitCode);
+  if (!done.State.OOMKilled) warn('State.OOMKilled is false after an OOM kill (Docker reports true; the v2 driver never reads memory.events)');
+  check('oom container cgroup removed after exit', !fs.existsSync(dir));
+  const kmsg = spawnSync('dmesg', [], { encoding: 'utf8' }).stdout || '';
+  const oomLine = kmsg.split('\n').find((l) => /Memory cgroup out of memory|oom-kill/.test(l));
+  check('kernel logged a memory cgroup OOM kill', !!oomLine, oomLine);
+  return id;
+}
+
+async function remove(id, label) {
+  const r = await api('DELETE', `/containers/${id}?force=1`);
+  check(`DELETE ${label} ?force=1`, r.status === 204, `${r.status} ${r.text.slice(0, 300)}`);
+  const dir = `${CG}/${PARENT}/${id}`;
+  if (fs.existsSync(dir)) {
+    const later = await waitFor('rmdir', () => !fs.existsSync(dir), 5000);
+    check(`${label} cgroup gone when DELETE returns`, false, later ? 'only gone some time after DELETE returned' : `still there: cgroup.procs=[${read(`${dir}/cgroup.procs`)}]`);
+  } else check(`${label} cgroup gone when DELETE returns`, true);
+}
+
+async function stopDaemon() {
+  daemon.kill('SIGTERM');
+  const end = await Promise.race([daemon.exited, sleep(60_000).then(() => null)]);
+  must('berthd exits within 60 s of SIGTERM', !!end);
+  check('berthd exit status 0', end.code === 0, JSON.stringify(end));
+  check(`${PARENT} parent cgroup removed at shutdown`, !fs.existsSync(`${CG}/${PARENT}`), fs.existsSync(`${CG}/${PARENT}`) ? fs.readdirSync(`${CG}/${PARENT}`).filter((f) => !f.includes('.')).join(' ') : undefined);
+  daemon = null;
+}
+
+async function main() {
+  log(`kernel ${read('/proc/sys/kernel/osrelease')}, controllers: ${read(`${CG}/cgroup.controllers`)}`);
+  must('cgroup v2 mounted at /sys/fs/cgroup', fs.existsSync(`${CG}/cgroup.controllers`));
+  await startDaemon();
+  await loadImage();
+  const c1 = await limitsContainer();
+  const c2 = await oomContainer();
+  await remove(c1, 'running limits container');
+  await remove(c2, 'exited oom container');
+  await stopDaemon();
+}
+
+main()
+  .catch((e) => {
+    if (!(e instanceof Fatal)) failures.push(`error: ${e.stack || e}`);
+  })
+  .then(async () => {
+    if (daemon) {
+      daemon.kill('SIGTERM');
+      await Promise.race([daemon.exited, sleep(20_000)]);
+    }
+    if (failures.length) {
+      console.log('berth-vm: ---- berthd output (last 6000 chars) ----');
+      console.log(daemonOut.slice(-6000));
+    }
+    log(`done: ${failures.length} failure(s), ${warnings.length} warning(s)`);
+    for (const w of warnings) console.log(`BERTH-VM-WARN: ${w}`);
+    console.log(failures.length ? `BERTH-VM-RESULT: FAIL ${failures.join('; ')}` : 'BERTH-VM-RESULT: PASS');
+    process.exit(failures.length ? 1 : 0);
+  });
