@@ -162,6 +162,8 @@ export async function extractLayer(input: Readable, root: string): Promise<Extra
           entry.resume();
           continue;
       }
+      // A hardlink shares its target's inode: its metadata is the target's, already set.
+      if (h.type === 'link') continue;
       for (const [key, value] of Object.entries(h.pax ?? {})) {
         if (key.startsWith('SCHILY.xattr.')) libc.lsetxattr(target, key.slice('SCHILY.xattr.'.length), Buffer.from(value, 'latin1'));
       }

@@ -21,8 +21,10 @@ export function invalidReference(detail?: string): Error {
   return badRequest(detail ? `invalid reference format: ${detail}` : 'invalid reference format');
 }
 
+// Docker also takes an uppercase first component for a registry host; a host with neither dot nor
+// port is never meant, so berth reports such names as not lowercase instead (`UPPER/case`).
 function isDomain(first: string): boolean {
-  return first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase();
+  return first.includes('.') || first.includes(':') || first === 'localhost';
 }
 
 function validDomain(domain: string): boolean {
