@@ -24,7 +24,7 @@ export interface LayerEntry {
 export async function makeTar(entries: LayerEntry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
+  pack.on('data', (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((resolve, reject) => {
     pack.on('end', resolve);
     pack.on('error', reject);
@@ -44,7 +44,7 @@ export async function makeTar(entries: LayerEntry[]): Promise<Buffer> {
       devminor: e.devminor,
       size: type === 'file' ? (content?.length ?? 0) : 0,
     };
-    await new Promise<void>((resolve, reject) => pack.entry(header, type === 'file' ? (content ?? Buffer.alloc(0)) : undefined, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => pack.entry(header, type === 'file' ? (content ?? Buffer.alloc(0)) : '', (err) => (err ? reject(err) : resolve())));
   }
   pack.finalize();
   await done;

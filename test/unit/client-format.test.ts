@@ -369,7 +369,7 @@ describe('inspect JSON (Go json.Indent)', () => {
 describe('version and info text', () => {
   it('aligns `version` like the docker CLI template through tabwriter (20, 1, 1)', () => {
     const client = { Version: '0.1.0', ApiVersion: '1.43', DefaultAPIVersion: '1.43', GoVersion: 'v20', GitCommit: 'abc', BuildTime: 'Mon May  6 07:08:09 2024', Os: 'linux', Arch: 'amd64', Context: 'default' };
-    const server = {
+    const server: Parameters<typeof versionText>[1] = {
       Platform: { Name: 'Berth Engine' },
       Components: [
         { Name: 'Engine', Version: '0.1.0', Details: { ApiVersion: '1.43', MinAPIVersion: '1.24', GoVersion: 'v20', GitCommit: 'abc', BuildTime: 'x', Os: 'linux', Arch: 'amd64', Experimental: 'false' } },
