@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { detectCgroupDriver } from './cgroups/driver';
 import type { DaemonConfig } from './config';
 import { socketPath } from './config';
+import { ExecManager } from './containers/exec';
 import { ContainerManager } from './containers/manager';
 import { ContainerStore } from './containers/store';
 import { ImageStore } from './images/store';
@@ -14,6 +15,7 @@ import { NetworkManager } from './network/manager';
 import { createApp } from './server/app';
 import { HijackRouter } from './server/hijack';
 import { registerContainerRoutes } from './server/routes/containers';
+import { registerExecRoutes } from './server/routes/exec';
 import { registerImageRoutes } from './server/routes/images';
 import { registerSystemRoutes } from './server/routes/system';
 
@@ -78,6 +80,8 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     log,
   );
   await containers.reconcile();
+  const execs = new ExecManager(cgroups, log);
+  containers.onRemove((id) => execs.forget(id));
 
   const app = createApp(log);
   const hijack = new HijackRouter();
@@ -107,9 +111,11 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
       layerDirs: images.get(c.Image) ? images.layerDirs(c.Image) : [],
       bridgeNetworkId: network.bridgeNetworkId,
       cgroupVersion: cgroups.version,
+      execIds: execs.idsOf(c.Id),
     }),
     bridgeNetworkId: () => network.bridgeNetworkId,
   });
+  registerExecRoutes(app, hijack, { containers, execs });
   registerImageRoutes(app, {
     images,
     log,

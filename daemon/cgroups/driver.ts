@@ -8,6 +8,8 @@ export interface CgroupDriver {
   readonly version: 1 | 2;
   /** Creates the container's cgroup with its limits; returns the cgroup.procs files to join. */
   create(id: string, limits: Limits): Promise<string[]>;
+  /** The cgroup.procs files of an existing container's cgroup (exec joins them). */
+  procs(id: string): string[];
   /** Removes the container's cgroup; the processes in it must be gone. */
   remove(id: string): Promise<void>;
   /** Removes the parent cgroup when empty (daemon shutdown). */

@@ -32,6 +32,10 @@ export class CgroupV1 implements CgroupDriver {
       await this.remove(id);
       throw e;
     }
+    return this.procs(id);
+  }
+
+  procs(id: string): string[] {
     return CONTROLLERS.map((c) => `${this.dir(c, id)}/cgroup.procs`);
   }
 

@@ -51,7 +51,11 @@ export class CgroupV2 implements CgroupDriver {
       await this.remove(id);
       throw e;
     }
-    return [`${dir}/cgroup.procs`];
+    return this.procs(id);
+  }
+
+  procs(id: string): string[] {
+    return [`${this.dir(id)}/cgroup.procs`];
   }
 
   async remove(id: string): Promise<void> {

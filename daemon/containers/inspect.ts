@@ -11,6 +11,7 @@ export interface InspectContext {
   layerDirs: string[];
   bridgeNetworkId: string;
   cgroupVersion: 1 | 2;
+  execIds: string[];
 }
 
 function hostConfigDefaults(cgroupVersion: 1 | 2): Record<string, unknown> {
@@ -147,7 +148,7 @@ export function inspectContainer(c: ContainerRecord, ctx: InspectContext): Recor
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
-    ExecIDs: null,
+    ExecIDs: ctx.execIds.length ? ctx.execIds : null,
     HostConfig: hostConfig(c, ctx.cgroupVersion),
     GraphDriver: {
       Data: {

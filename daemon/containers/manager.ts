@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { CgroupDriver } from '../cgroups/driver';
 import type { NetworkManager } from '../network/manager';
 import { parseNetworkMode } from '../network/manager';
-import { spawnContainer, StartFailure, type Spawned } from '../runtime/spawn';
+import { spawnProcess, StartFailure, type Spawned } from '../runtime/spawn';
 import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
 import { etcFiles } from '../runtime/etc-files';
 import { conflict, notFound, ApiError } from '../server/errors';
@@ -47,6 +47,7 @@ export class ContainerManager {
   private readonly removing = new Set<string>();
   /** stdin that arrived before the process existed; null marks its end. */
   private readonly pendingStdin = new Map<string, Array<Buffer | null>>();
+  private readonly removeHooks: Array<(id: string) => void> = [];
 
   constructor(
     private readonly store: ContainerStore,
@@ -71,6 +72,11 @@ export class ContainerManager {
     }
     this.network.reconcile(new Set());
     for (const m of mountsUnder(`${this.paths.execRoot}/containers`)) libc.umount2(m, libc.MNT_DETACH);
+  }
+
+  /** Called with the ID of every removed container (execs and other per-container state). */
+  onRemove(fn: (id: string) => void): void {
+    this.removeHooks.push(fn);
   }
 
   find(ref: string): ContainerRecord {
@@ -135,12 +141,12 @@ export class ContainerManager {
       if (layers.length === 0) mkdirSync(`${dir}/rw/empty`, { recursive: true });
       const lower = (layers.length ? layers : [`${dir}/rw/empty`]).map((l) => relative(this.paths.layersRoot, l)).reverse();
       const env = [...c.Config.Env, `HOSTNAME=${c.Config.Hostname}`, ...(c.Config.Tty ? ['TERM=xterm'] : [])];
-      const spawned = await spawnContainer(
+      const spawned = await spawnProcess(
         {
+          kind: 'container',
           rootfs: { layersRoot: this.paths.layersRoot, lower, upper: `${dir}/rw/upper`, work: `${dir}/rw/work`, mountpoint },
           hostname: c.Config.Hostname,
           netns: sandbox.key || null,
-          cgroupProcs,
           mounts: (['hostname', 'hosts', 'resolv.conf'] as const).map((name) => ({
             source: `${dir}/${name}`,
             target: `/etc/${name}`,
@@ -149,10 +155,9 @@ export class ContainerManager {
             data: null,
             file: true,
           })),
-          capabilities: DEFAULT_CAPABILITIES,
           maskedPaths: MASKED_PATHS,
           readonlyPaths: READONLY_PATHS,
-          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User },
+          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: DEFAULT_CAPABILITIES, cgroupProcs },
         },
         { stdin: c.Config.OpenStdin },
       );
@@ -290,6 +295,7 @@ export class ContainerManager {
     if (!this.store.find(c.Id)) return;
     this.store.delete(c.Id);
     this.log.info({ container: c.Id }, 'container removed');
+    for (const fn of this.removeHooks) fn(c.Id);
     this.events.emit(`removed:${c.Id}`);
   }
 

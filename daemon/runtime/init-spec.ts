@@ -12,28 +12,42 @@ export interface InitMount {
   file?: boolean;
 }
 
-export interface InitSpec {
+export interface ProcessSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  /** Docker's User field: "", "name", "uid", "name:group", "uid:gid". */
+  user: string;
+  /** Capability numbers to keep (bounding, effective, permitted). */
+  capabilities: number[];
+  /** cgroup.procs files the process joins just before exec. */
+  cgroupProcs: string[];
+}
+
+/** Start a container: the init builds its namespaces and root filesystem. */
+export interface ContainerSpec {
+  kind: 'container';
   /** The overlay: lower dirs relative to `layersRoot`, top layer first. */
   rootfs: { layersRoot: string; lower: string[]; upper: string; work: string; mountpoint: string };
   hostname: string;
   /** Path of the bind-mounted network namespace to join; null shares the host's. */
   netns: string | null;
-  /** cgroup.procs files the process joins just before exec. */
-  cgroupProcs: string[];
   /** Extra mounts after the standard /proc, /dev, /sys: /etc files, volumes. */
   mounts: InitMount[];
-  /** Capability numbers to keep (bounding, effective, permitted, inheritable). */
-  capabilities: number[];
   maskedPaths: string[];
   readonlyPaths: string[];
-  process: {
-    args: string[];
-    env: string[];
-    cwd: string;
-    /** Docker's User field: "", "name", "uid", "name:group", "uid:gid". */
-    user: string;
-  };
+  process: ProcessSpec;
 }
+
+/** Run a process in a running container: the init joins its namespaces (the PID one is joined at spawn). */
+export interface ExecSpec {
+  kind: 'exec';
+  /** Host PID of the container's process, whose namespaces are joined. */
+  pid: number;
+  process: ProcessSpec;
+}
+
+export type InitSpec = ContainerSpec | ExecSpec;
 
 /** What the init writes on fd 4 when it fails before exec; silence (EOF) means exec succeeded. */
 export interface InitFailure {

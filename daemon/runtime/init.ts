@@ -1,9 +1,10 @@
 // The container init: spawned by the daemon as PID 1 of a fresh PID namespace, it builds the
 // container's mount, UTS, IPC and cgroup namespaces and root filesystem, then execve()s the
-// user's command so that command keeps PID 1. It runs on every start: keep its imports minimal.
+// user's command so that command keeps PID 1. For exec it joins a running container's
+// namespaces instead. It runs on every start: keep its imports minimal.
 import * as fs from 'fs';
 import * as libc from '../../native/libc';
-import type { InitFailure, InitMount, InitSpec } from './init-spec';
+import type { ContainerSpec, ExecSpec, InitFailure, InitMount, InitSpec, ProcessSpec } from './init-spec';
 
 const SPEC_FD = 3;
 const STATUS_FD = 4;
@@ -28,7 +29,8 @@ function main(): void {
     return;
   }
   try {
-    run(spec);
+    if (spec.kind === 'exec') joinContainer(spec);
+    else startContainer(spec);
   } catch (e) {
     fail(e);
   }
@@ -45,8 +47,8 @@ function fail(e: unknown): void {
   process.exit(failure.exitCode);
 }
 
-function run(spec: InitSpec): void {
-  const cgroupFds = spec.cgroupProcs.map((p) => fs.openSync(p, 'w'));
+function startContainer(spec: ContainerSpec): void {
+  const cgroupFds = spec.process.cgroupProcs.map((p) => fs.openSync(p, 'w'));
   libc.unshare(libc.CLONE_NEWNS | libc.CLONE_NEWUTS | libc.CLONE_NEWIPC);
   if (spec.netns) {
     const fd = fs.openSync(spec.netns, 'r');
@@ -68,43 +70,70 @@ function run(spec: InitSpec): void {
   libc.umount2('.', libc.MNT_DETACH);
   process.chdir('/');
   libc.sethostname(spec.hostname);
+  // Docker creates the working directory of a new container.
+  ensureDir(spec.process.cwd || '/');
+  becomeProcess(spec.process, cgroupFds, true);
+}
 
-  const user = resolveUser(spec.process.user);
-  const env = withHome(spec.process.env, user.home);
-  const cwd = spec.process.cwd || '/';
-  ensureDir(cwd);
+const EXEC_NAMESPACES: Array<[string, number]> = [
+  ['ipc', libc.CLONE_NEWIPC],
+  ['uts', libc.CLONE_NEWUTS],
+  ['net', libc.CLONE_NEWNET],
+  ['cgroup', libc.CLONE_NEWCGROUP],
+  // The mount namespace last: after it, the host's /proc is out of sight.
+  ['mnt', libc.CLONE_NEWNS],
+];
+
+function joinContainer(spec: ExecSpec): void {
+  const fds = EXEC_NAMESPACES.map(([name, flag]) => [fs.openSync(`/proc/${spec.pid}/ns/${name}`, 'r'), flag] as const);
+  const cgroupFds = spec.process.cgroupProcs.map((p) => fs.openSync(p, 'w'));
+  // A thread sharing its filesystem context with others may not change mount namespace.
+  libc.unshare(libc.CLONE_FS);
+  for (const [fd, flag] of fds) {
+    libc.setns(fd, flag);
+    fs.closeSync(fd);
+  }
+  process.chdir('/');
+  becomeProcess(spec.process, cgroupFds, false);
+}
+
+/** The common end: user, environment, working directory, cgroup, capabilities, then execve. */
+function becomeProcess(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean): void {
+  const user = resolveUser(p.user);
+  const env = withHome(p.env, user.home);
+  const cwd = p.cwd || '/';
   try {
     process.chdir(cwd);
   } catch (e) {
     throw new StartError(`chdir to cwd ("${cwd}") set in config.json failed: ${(e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : 'no such file or directory'}`, 128);
   }
-  const path = findExecutable(spec.process.args[0] ?? '', env);
+  const path = findExecutable(p.args[0] ?? '', env);
 
   // Join the container's cgroup last so the init's own memory is not charged to the container.
   for (const fd of cgroupFds) {
     fs.writeSync(fd, '0');
     fs.closeSync(fd);
   }
-  libc.unshare(libc.CLONE_NEWCGROUP);
+  if (newCgroupNs) libc.unshare(libc.CLONE_NEWCGROUP);
 
-  dropCapabilities(spec.capabilities);
+  dropCapabilities(p.capabilities);
   libc.setgroups(user.groups);
   libc.setresgid(user.gid, user.gid, user.gid);
   libc.setresuid(user.uid, user.uid, user.uid);
-  if (user.uid === 0) libc.capset(spec.capabilities);
+  if (user.uid === 0) libc.capset(p.capabilities);
 
   for (const fd of [0, 1, 2]) libc.makeInheritable(fd);
   try {
-    libc.execve(path, spec.process.args, env);
+    libc.execve(path, p.args, env);
   } catch (e) {
     const code = (e as libc.SyscallError).code;
-    if (code === 'EACCES') throw new StartError(`exec: "${spec.process.args[0]}": permission denied`, 126);
-    if (code === 'ENOENT') throw new StartError(`exec: "${spec.process.args[0]}": no such file or directory`, 127);
-    throw new StartError(`exec: "${spec.process.args[0]}": ${(e as Error).message}`, 126);
+    if (code === 'EACCES') throw new StartError(`exec: "${p.args[0]}": permission denied`, 126);
+    if (code === 'ENOENT') throw new StartError(`exec: "${p.args[0]}": no such file or directory`, 127);
+    throw new StartError(`exec: "${p.args[0]}": ${(e as Error).message}`, 126);
   }
 }
 
-function mountRootfs(spec: InitSpec): void {
+function mountRootfs(spec: ContainerSpec): void {
   const { layersRoot, lower, upper, work, mountpoint } = spec.rootfs;
   // Relative lower dirs keep the option string short: overlay reads at most one page of options.
   process.chdir(layersRoot);

@@ -1,7 +1,7 @@
 // The spawn pipeline (docs/architecture.md): the init starts as PID 1 of a new PID namespace
 // yet stays the daemon's own child, so exit codes arrive through the ordinary `exit` event.
 import { ChildProcess, spawn } from 'child_process';
-import { openSync } from 'fs';
+import { closeSync, openSync } from 'fs';
 import { constants as osConstants } from 'os';
 import { join } from 'path';
 import type { Readable, Writable } from 'stream';
@@ -32,23 +32,33 @@ export interface Spawned {
   exited: Promise<number>;
 }
 
-export function spawnInit(args: string[], stdio: { stdin: boolean }, newPidNs: boolean): ChildProcess {
+/**
+ * Spawns the init in the right PID namespace: a new one for a container (unshare only moves this
+ * thread's future children), the container's own for exec. Each is one synchronous stretch that
+ * ends back in the daemon's namespace.
+ */
+function spawnInit(spec: InitSpec, stdin: boolean): ChildProcess {
   ownPidNs ??= openSync('/proc/self/ns/pid', 'r');
-  // unshare(CLONE_NEWPID) only moves this thread's future children; all three steps are one synchronous stretch.
-  if (newPidNs) libc.unshare(libc.CLONE_NEWPID);
+  let target: number | undefined;
+  if (spec.kind === 'container') libc.unshare(libc.CLONE_NEWPID);
+  else {
+    target = openSync(`/proc/${spec.pid}/ns/pid`, 'r');
+    libc.setns(target, libc.CLONE_NEWPID);
+  }
   try {
-    return spawn(process.execPath, [INIT_PATH, ...args], {
-      stdio: [stdio.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    return spawn(process.execPath, [INIT_PATH], {
+      stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       env: {},
     });
   } finally {
-    if (newPidNs) libc.setns(ownPidNs, libc.CLONE_NEWPID);
+    libc.setns(ownPidNs, libc.CLONE_NEWPID);
+    if (target !== undefined) closeSync(target);
   }
 }
 
-/** Starts a container process and resolves once it has exec'd the user's command. */
-export async function spawnContainer(spec: InitSpec, opts: { stdin: boolean }): Promise<Spawned> {
-  const child = spawnInit([], opts, true);
+/** Starts a container or exec process and resolves once it has exec'd the user's command. */
+export async function spawnProcess(spec: InitSpec, opts: { stdin: boolean }): Promise<Spawned> {
+  const child = spawnInit(spec, opts.stdin);
   const exited = new Promise<number>((resolve) => {
     child.on('close', (code, signal) => {
       resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0));

@@ -5,7 +5,7 @@ import type { Duplex } from 'stream';
 import { API_VERSION } from './app';
 import { ApiError } from './errors';
 
-export type HijackHandler = (params: Record<string, string>, query: URLSearchParams, socket: Duplex) => void;
+export type HijackHandler = (params: Record<string, string>, query: URLSearchParams, socket: Duplex, body: string) => void;
 
 interface Route {
   pattern: RegExp;
@@ -37,25 +37,50 @@ export class HijackRouter {
   }
 
   attach(server: Server): void {
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
       const url = new URL(req.url ?? '/', 'http://berth');
       const path = url.pathname.replace(/^\/v\d+\.\d+/, '');
-      for (const r of this.routes) {
-        const m = r.pattern.exec(path);
-        if (!m || req.method !== 'POST') continue;
-        const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])]));
-        try {
-          r.handler(params, url.searchParams, socket);
-        } catch (e) {
-          writeError(socket, e);
-        }
+      const route = this.routes.find((r) => req.method === 'POST' && r.pattern.test(path));
+      if (!route) {
+        writeError(socket, new ApiError(404, 'page not found'));
         return;
       }
-      writeError(socket, new ApiError(404, 'page not found'));
+      const m = route.pattern.exec(path) as RegExpExecArray;
+      const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])]));
+      readBody(socket, head, Number(req.headers['content-length'] ?? 0)).then(
+        (body) => {
+          try {
+            route.handler(params, url.searchParams, socket, body);
+          } catch (e) {
+            writeError(socket, e);
+          }
+        },
+        () => socket.destroy(),
+      );
     });
   }
+}
+
+/** The request body (JSON options, a few bytes) from the bytes after the headers; the rest is stdin. */
+function readBody(socket: Duplex, head: Buffer, length: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = head;
+    const done = (): void => {
+      socket.removeListener('data', onData);
+      socket.removeListener('error', reject);
+      if (buf.length > length) socket.unshift(buf.subarray(length));
+      resolve(buf.subarray(0, length).toString('utf8'));
+    };
+    const onData = (d: Buffer): void => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= length) done();
+    };
+    if (buf.length >= length) return done();
+    socket.on('data', onData);
+    socket.on('error', reject);
+  });
 }
 
 export function writeUpgrade(socket: Duplex, multiplexed: boolean): void {

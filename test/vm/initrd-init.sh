@@ -8,6 +8,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 root=/dev/vda init=/sbin/init
+# shellcheck disable=SC2013 # words, not lines
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     root=*) root=${arg#root=} ;;

@@ -83,7 +83,9 @@ if [ ! -f "$KDIR/.done" ]; then
   rm -rf "$KDIR"
   tmp=$(mktemp -d "$CACHE/tmp.XXXXXX")
   chmod 755 "$tmp"
-  (cd "$tmp" && apt-get download -qq "$KPKG" 2>&1 | grep -v 'unsandboxed' >&2) || { apt_update && (cd "$tmp" && apt-get download -qq "$KPKG"); } ||
+  # apt downloads as _apt when it may write there (else it warns and downloads as root).
+  chown _apt "$tmp" 2>/dev/null || true
+  (cd "$tmp" && apt-get download -qq "$KPKG") || { apt_update && (cd "$tmp" && apt-get download -qq "$KPKG"); } ||
     die "apt-get download $KPKG failed"
   dpkg-deb -x "$tmp"/"$KPKG"_*.deb "$tmp/x"
   src=$tmp/x/$MODDIR

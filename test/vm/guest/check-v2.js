@@ -227,10 +227,36 @@ async function oomContainer() {
   check('oom container did not print "survived"', !logs.text.includes('survived'), JSON.stringify(logs.text.slice(-200)));
   check('oom container exit code is 137', done.State.ExitCode === 137, done.State.ExitCode);
   if (!done.State.OOMKilled) warn('State.OOMKilled is false after an OOM kill (Docker reports true; the v2 driver never reads memory.events)');
-  check('oom container cgroup removed after exit', !fs.existsSync(dir));
+  // inspect says "exited" as soon as the state is saved; the cgroup goes a moment later (after the network).
+  const gone = await waitFor('rmdir', () => !fs.existsSync(dir), 10_000);
+  check('oom container cgroup removed within 10 s of its exit', gone);
   const kmsg = spawnSync('dmesg', [], { encoding: 'utf8' }).stdout || '';
   const oomLine = kmsg.split('\n').find((l) => /Memory cgroup out of memory|oom-kill/.test(l));
   check('kernel logged a memory cgroup OOM kill', !!oomLine, oomLine);
+  return id;
+}
+
+/** The other paths through the limits: swap unlimited, an explicit CFS quota and period, and pids.max enforced. */
+async function quotaPidsContainer() {
+  const id = await createStart({
+    Image: 'busybox',
+    // The inner shell forks until pids.max refuses (and dies of it); the outer one then stays, without forking.
+    Cmd: ['sh', '-c', "sh -c 'i=0; while [ $i -lt 20 ]; do sleep 600 & i=$((i+1)); done'; echo forked; exec sleep 600"],
+    HostConfig: { Memory: 33554432, MemorySwap: -1, CpuQuota: 25000, CpuPeriod: 50000, PidsLimit: 8 },
+  });
+  const dir = `${CG}/${PARENT}/${id}`;
+  check('MemorySwap -1: memory.swap.max', !fs.existsSync(`${dir}/memory.swap.max`) || read(`${dir}/memory.swap.max`) === 'max', read(`${dir}/memory.swap.max`));
+  check('CpuQuota 25000 CpuPeriod 50000: cpu.max', read(`${dir}/cpu.max`) === '25000 50000', read(`${dir}/cpu.max`));
+  check('no CpuShares: cpu.weight stays 100', read(`${dir}/cpu.weight`) === '100', read(`${dir}/cpu.weight`));
+  const logs = await waitFor('fork failure', async () => {
+    const l = await api('GET', `/containers/${id}/logs?stdout=1&stderr=1`);
+    return l.text.includes('forked') ? l.text : null;
+  }, 30_000);
+  check('PidsLimit 8: the shell cannot fork past pids.max', !!logs && /can't fork|Resource temporarily unavailable/.test(logs), JSON.stringify((logs || '').slice(-200)));
+  const current = Number(read(`${dir}/pids.current`));
+  check('pids.current <= pids.max 8 in the running container', current > 1 && current <= 8, `pids.current ${read(`${dir}/pids.current`)}, pids.max ${read(`${dir}/pids.max`)}`);
+  const events = read(`${dir}/pids.events`);
+  check('pids.events counts the refused forks', /^max [1-9]/.test(events), events);
   return id;
 }
 
@@ -260,8 +286,10 @@ async function main() {
   await loadImage();
   const c1 = await limitsContainer();
   const c2 = await oomContainer();
+  const c3 = await quotaPidsContainer();
   await remove(c1, 'running limits container');
   await remove(c2, 'exited oom container');
+  await remove(c3, 'running pids container');
   await stopDaemon();
 }
 

@@ -1,0 +1,149 @@
+// Exec instances: a process started in a running container's namespaces and cgroup.
+import { randomBytes } from 'crypto';
+import type { Logger } from 'pino';
+import type { CgroupDriver } from '../cgroups/driver';
+import { DEFAULT_CAPABILITIES } from '../runtime/defaults';
+import { spawnProcess, StartFailure, type Spawned } from '../runtime/spawn';
+import { conflict, notFound } from '../server/errors';
+import type { StreamName } from './logs';
+import type { ContainerRecord } from './record';
+
+export interface ExecConfig {
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  Tty: boolean;
+  Env: string[];
+  Cmd: string[];
+  Privileged: boolean;
+  User: string;
+  WorkingDir: string;
+  DetachKeys: string;
+}
+
+export interface ExecInstance {
+  ID: string;
+  ContainerID: string;
+  config: ExecConfig;
+  Running: boolean;
+  ExitCode: number | null;
+  Pid: number;
+  started: boolean;
+  spawned?: Spawned;
+}
+
+export interface ExecIO {
+  data(stream: StreamName, chunk: Buffer): void;
+  end(): void;
+}
+
+/** All 41 capabilities through CAP_CHECKPOINT_RESTORE, for --privileged. */
+const ALL_CAPABILITIES = Array.from({ length: 41 }, (_, i) => i);
+
+function envKey(e: string): string {
+  return e.split('=', 1)[0];
+}
+
+export class ExecManager {
+  private readonly execs = new Map<string, ExecInstance>();
+
+  constructor(
+    private readonly cgroups: CgroupDriver,
+    private readonly log: Logger,
+  ) {}
+
+  create(c: ContainerRecord, config: ExecConfig): ExecInstance {
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    if (c.State.Paused) throw conflict(`Container ${c.Id} is paused, unpause the container before exec`);
+    const inst: ExecInstance = { ID: randomBytes(32).toString('hex'), ContainerID: c.Id, config, Running: false, ExitCode: null, Pid: 0, started: false };
+    this.execs.set(inst.ID, inst);
+    return inst;
+  }
+
+  get(id: string): ExecInstance {
+    const inst = this.execs.get(id);
+    if (!inst) throw notFound(`No such exec instance: ${id}`);
+    return inst;
+  }
+
+  /** Execs of a container, for its inspect output. */
+  idsOf(containerId: string): string[] {
+    return [...this.execs.values()].filter((e) => e.ContainerID === containerId).map((e) => e.ID);
+  }
+
+  /** Forgets a removed container's execs. */
+  forget(containerId: string): void {
+    for (const [id, e] of this.execs) if (e.ContainerID === containerId) this.execs.delete(id);
+  }
+
+  /**
+   * Starts the process; output goes to `io` until it exits. A process that cannot start reports
+   * Docker's message on stdout and gets exit code 126 or 127, as Docker's exec does.
+   */
+  async start(c: ContainerRecord, inst: ExecInstance, io: ExecIO, stdin: NodeJS.ReadableStream | null): Promise<void> {
+    if (inst.started) throw conflict(`Error: Exec command ${inst.ID} has already run`);
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    inst.started = true;
+    const cfg = inst.config;
+    const base = [...c.Config.Env, `HOSTNAME=${c.Config.Hostname}`, ...(cfg.Tty ? ['TERM=xterm'] : [])];
+    const env = [...base.filter((e) => !cfg.Env.some((x) => envKey(x) === envKey(e))), ...cfg.Env];
+    try {
+      inst.spawned = await spawnProcess(
+        {
+          kind: 'exec',
+          pid: c.State.Pid,
+          process: {
+            args: cfg.Cmd,
+            env,
+            cwd: cfg.WorkingDir || c.Config.WorkingDir || '/',
+            user: cfg.User || c.Config.User,
+            capabilities: cfg.Privileged ? ALL_CAPABILITIES : DEFAULT_CAPABILITIES,
+            cgroupProcs: this.cgroups.procs(c.Id),
+          },
+        },
+        { stdin: cfg.AttachStdin },
+      );
+    } catch (e) {
+      if (!(e instanceof StartFailure)) throw e;
+      inst.ExitCode = e.exitCode;
+      this.log.warn({ container: c.Id, exec: inst.ID, err: e.message }, 'exec failed to start');
+      io.data('stdout', Buffer.from(`OCI runtime exec failed: exec failed: unable to start container process: ${e.message}: unknown\r\n`));
+      io.end();
+      return;
+    }
+    const s = inst.spawned;
+    inst.Running = true;
+    inst.Pid = s.pid;
+    this.log.info({ container: c.Id, exec: inst.ID, pid: s.pid }, 'exec started');
+    s.stdout.on('data', (d: Buffer) => io.data('stdout', d));
+    s.stderr.on('data', (d: Buffer) => io.data('stderr', d));
+    if (s.stdin && stdin) {
+      s.stdin.on('error', () => undefined);
+      stdin.on('data', (d: Buffer) => s.stdin?.write(d));
+      stdin.on('end', () => s.stdin?.end());
+    }
+    const code = await s.exited;
+    inst.Running = false;
+    inst.ExitCode = code;
+    inst.spawned = undefined;
+    this.log.info({ container: c.Id, exec: inst.ID, exitCode: code }, 'exec exited');
+    io.end();
+  }
+
+  inspect(inst: ExecInstance): Record<string, unknown> {
+    const cfg = inst.config;
+    return {
+      ID: inst.ID,
+      Running: inst.Running,
+      ExitCode: inst.ExitCode,
+      ProcessConfig: { tty: cfg.Tty, entrypoint: cfg.Cmd[0], arguments: cfg.Cmd.slice(1), privileged: cfg.Privileged, ...(cfg.User ? { user: cfg.User } : {}) },
+      OpenStdin: cfg.AttachStdin,
+      OpenStderr: cfg.AttachStderr,
+      OpenStdout: cfg.AttachStdout,
+      CanRemove: false,
+      ContainerID: inst.ContainerID,
+      DetachKeys: cfg.DetachKeys,
+      Pid: inst.Pid,
+    };
+  }
+}

@@ -1,0 +1,84 @@
+// docker exec through the real CLI: namespaces, cgroup, env, user, stdin, exit codes, detach.
+import { spawn } from 'child_process';
+import { existsSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeBusyboxArchive } from '../helpers/busybox-image';
+import { DOCKER, hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+
+const IMG = 'berthexec/busybox:latest';
+
+describe.skipIf(!hasDocker)('exec', () => {
+  let d: TestDaemon;
+
+  beforeAll(async () => {
+    d = await startDaemon();
+    const tar = join(d.dataRoot, '..', 'busybox.tar');
+    await makeBusyboxArchive(tar, { repoTag: IMG });
+    expect(d.docker(['load', '-i', tar]).status).toBe(0);
+    expect(d.docker(['run', '-d', '--name', 'box', '-w', '/tmp', '-e', 'A=1', IMG, 'sleep', '300']).status).toBe(0);
+  });
+
+  afterAll(async () => {
+    if (!d) return;
+    d.docker(['rm', '-f', 'box']);
+    await d.stop();
+    expect(leftovers(d)).toEqual([]);
+  });
+
+  it('runs in the container: its PID namespace, hostname, working dir, env and cgroup', () => {
+    const id = d.docker(['inspect', '-f', '{{.Id}}', 'box']).stdout.trim();
+    const r = d.docker(['exec', 'box', 'sh', '-c', 'hostname; pwd; echo $A; ps -o pid,comm | grep -c sleep; cat /proc/1/cmdline | tr "\\0" " "']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${id.slice(0, 12)}\n/tmp\n1\n1\nsleep 300 `);
+    // The exec'd shell prints its host-visible PID file: it must be in the container's cgroup.
+    const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const procs = v2 ? `/sys/fs/cgroup/${d.cgroupParent}/${id}/cgroup.procs` : `/sys/fs/cgroup/pids/${d.cgroupParent}/${id}/cgroup.procs`;
+    const inner = d.docker(['exec', 'box', 'cat', '/proc/self/cgroup']).stdout;
+    expect(inner).toMatch(v2 ? /^0::\/$/m : /pids:\/$/m);
+    const before = readFileSync(procs, 'utf8').trim().split('\n').length;
+    const child = spawn(DOCKER, ['exec', 'box', 'sleep', '2'], { env: { ...process.env, DOCKER_HOST: d.host } });
+    return new Promise<void>((resolve, reject) => {
+      setTimeout(() => {
+        const during = readFileSync(procs, 'utf8').trim().split('\n').length;
+        child.on('exit', () => (during === before + 1 ? resolve() : reject(new Error(`${during} processes in the cgroup, expected ${before + 1}`))));
+      }, 1200);
+    });
+  });
+
+  it('applies -u, -w and -e, and passes stdin with -i', () => {
+    expect(d.docker(['exec', '-u', 'berthuser', '-w', '/', '-e', 'A=2', 'box', 'sh', '-c', 'id -u; pwd; echo $A']).stdout).toBe('1000\n/\n2\n');
+    expect(d.docker(['exec', '-i', 'box', 'wc', '-c'], { input: 'twelve bytes' }).stdout.trim()).toBe('12');
+  });
+
+  it('passes exit codes, and 126/127 with Docker message when the command cannot run', () => {
+    expect(d.docker(['exec', 'box', 'sh', '-c', 'exit 9']).status).toBe(9);
+    const missing = d.docker(['exec', 'box', 'nosuchcmd']);
+    expect(missing.status).toBe(127);
+    expect(missing.stdout + missing.stderr).toContain('exec: "nosuchcmd": executable file not found in $PATH');
+    expect(d.docker(['exec', 'box', '/etc/passwd']).status).toBe(126);
+  });
+
+  it('runs detached execs and lists exec IDs in inspect', () => {
+    expect(d.docker(['exec', '-d', 'box', 'sh', '-c', 'echo detached > /tmp/marker']).status).toBe(0);
+    let out = '';
+    for (let i = 0; i < 20 && out !== 'detached\n'; i++) out = d.docker(['exec', 'box', 'cat', '/tmp/marker']).stdout;
+    expect(out).toBe('detached\n');
+    expect(d.docker(['inspect', '-f', '{{len .ExecIDs}}', 'box']).stdout.trim()).not.toBe('0');
+  });
+
+  it('refuses exec into a stopped or missing container', async () => {
+    d.docker(['create', '--name', 'idle', IMG, 'true']);
+    const stopped = d.docker(['exec', 'idle', 'true']);
+    expect(stopped.status).not.toBe(0);
+    expect(stopped.stderr).toMatch(/is not running/);
+    const created = await d.api<{ message: string }>('POST', '/containers/idle/exec', { Cmd: ['true'] });
+    expect(created.status).toBe(409);
+    expect(created.body.message).toMatch(/^Container [0-9a-f]{64} is not running$/);
+    const missing = await d.api<{ message: string }>('POST', '/containers/nosuch/exec', { Cmd: ['true'] });
+    expect(missing.status).toBe(404);
+    const noCmd = await d.api<{ message: string }>('POST', '/containers/box/exec', { Cmd: [] });
+    expect(noCmd.status).toBe(400);
+    d.docker(['rm', 'idle']);
+  });
+});
