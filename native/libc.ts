@@ -1,5 +1,6 @@
 // Typed wrappers over the libc calls berth needs and Node lacks. The only module that talks to libc.
 // Every wrapper throws a SyscallError naming the operation, its arguments and the errno name.
+import { closeSync } from 'fs';
 import { constants as osConstants } from 'os';
 import ffi = require('@2060.io/ffi-napi');
 import ref = require('@2060.io/ref-napi');
@@ -64,6 +65,15 @@ export const S_IFBLK = 0o060000;
 export const S_IFIFO = 0o010000;
 
 const SYS_pivot_root = 155;
+const SYS_pidfd_open = 434;
+const SYS_pidfd_getfd = 438;
+
+// Terminal ioctls (asm-generic/ioctls.h).
+export const TIOCSCTTY = 0x540e;
+export const TIOCSWINSZ = 0x5414;
+export const TIOCGPTN = 0x80045430;
+export const TIOCSPTLCK = 0x40045431;
+export const O_NOCTTY = 0o400;
 const ENODATA = osConstants.errno.ENODATA;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
@@ -85,12 +95,14 @@ const lib = ffi.Library('libc.so.6', {
   lsetxattr: ['int', ['string', 'string', 'pointer', 'size_t', 'int']],
   lgetxattr: ['long', ['string', 'string', 'pointer', 'size_t']],
   capset: ['int', ['pointer', 'pointer']],
+  dup2: ['int', ['int', 'int']],
 });
 
 // syscall() and ioctl() are variadic; on x86_64 integer and pointer arguments pass in the same
 // registers either way, so fixed signatures per use are sound.
 const libc = new ffi.DynamicLibrary('libc.so.6');
 const syscall2 = ffi.ForeignFunction(libc.get('syscall'), 'long', ['long', 'string', 'string']);
+const syscallInts = ffi.ForeignFunction(libc.get('syscall'), 'long', ['long', 'long', 'long', 'long']);
 const ioctlPtr = ffi.ForeignFunction(libc.get('ioctl'), 'int', ['int', 'ulong', 'pointer']);
 const ioctlInt = ffi.ForeignFunction(libc.get('ioctl'), 'int', ['int', 'ulong', 'ulong']);
 
@@ -117,6 +129,28 @@ export function umount2(target: string, flags: number): void {
 
 export function pivotRoot(newRoot: string, putOld: string): void {
   check(Number(syscall2(SYS_pivot_root, newRoot, putOld)), 'pivot_root', [newRoot, putOld]);
+}
+
+export function dup2(oldFd: number, newFd: number): void {
+  check(lib.dup2(oldFd, newFd), 'dup2', [oldFd, newFd]);
+}
+
+/** A copy, in this process, of another process's file descriptor (Linux 5.6+). */
+export function pidfdGetfd(pid: number, targetFd: number): number {
+  const pidfd = check(Number(syscallInts(SYS_pidfd_open, pid, 0, 0)), 'pidfd_open', [pid]);
+  try {
+    return check(Number(syscallInts(SYS_pidfd_getfd, pidfd, targetFd, 0)), 'pidfd_getfd', [pid, targetFd]);
+  } finally {
+    closeSync(pidfd);
+  }
+}
+
+/** Sets a terminal's window size (struct winsize: rows, cols, then unused pixel sizes). */
+export function setWindowSize(fd: number, rows: number, cols: number): void {
+  const ws = Buffer.alloc(8);
+  ws.writeUInt16LE(rows, 0);
+  ws.writeUInt16LE(cols, 2);
+  ioctl(fd, TIOCSWINSZ, ws);
 }
 
 export function sethostname(name: string): void {

@@ -5,6 +5,7 @@ import type { CgroupDriver } from '../cgroups/driver';
 import { DEFAULT_CAPABILITIES } from '../runtime/defaults';
 import { spawnProcess, StartFailure, type Spawned } from '../runtime/spawn';
 import { conflict, notFound } from '../server/errors';
+import { setWindowSize } from '../../native/libc';
 import type { StreamName } from './logs';
 import type { ContainerRecord } from './record';
 
@@ -19,6 +20,7 @@ export interface ExecConfig {
   User: string;
   WorkingDir: string;
   DetachKeys: string;
+  ConsoleSize?: [number, number];
 }
 
 export interface ExecInstance {
@@ -30,6 +32,8 @@ export interface ExecInstance {
   Pid: number;
   started: boolean;
   spawned?: Spawned;
+  /** The last size asked for; a resize may arrive before the process exists. */
+  size?: [number, number];
 }
 
 export interface ExecIO {
@@ -55,7 +59,7 @@ export class ExecManager {
   create(c: ContainerRecord, config: ExecConfig): ExecInstance {
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
     if (c.State.Paused) throw conflict(`Container ${c.Id} is paused, unpause the container before exec`);
-    const inst: ExecInstance = { ID: randomBytes(32).toString('hex'), ContainerID: c.Id, config, Running: false, ExitCode: null, Pid: 0, started: false };
+    const inst: ExecInstance = { ID: randomBytes(32).toString('hex'), ContainerID: c.Id, config, Running: false, ExitCode: null, Pid: 0, started: false, size: config.ConsoleSize };
     this.execs.set(inst.ID, inst);
     return inst;
   }
@@ -99,6 +103,7 @@ export class ExecManager {
             user: cfg.User || c.Config.User,
             capabilities: cfg.Privileged ? ALL_CAPABILITIES : DEFAULT_CAPABILITIES,
             cgroupProcs: this.cgroups.procs(c.Id),
+            tty: cfg.Tty,
           },
         },
         { stdin: cfg.AttachStdin },
@@ -112,11 +117,12 @@ export class ExecManager {
       return;
     }
     const s = inst.spawned;
+    if (inst.size) this.resize(inst, ...inst.size);
     inst.Running = true;
     inst.Pid = s.pid;
     this.log.info({ container: c.Id, exec: inst.ID, pid: s.pid }, 'exec started');
     s.stdout.on('data', (d: Buffer) => io.data('stdout', d));
-    s.stderr.on('data', (d: Buffer) => io.data('stderr', d));
+    s.stderr?.on('data', (d: Buffer) => io.data('stderr', d));
     if (s.stdin && stdin) {
       s.stdin.on('error', () => undefined);
       stdin.on('data', (d: Buffer) => s.stdin?.write(d));
@@ -128,6 +134,13 @@ export class ExecManager {
     inst.spawned = undefined;
     this.log.info({ container: c.Id, exec: inst.ID, exitCode: code }, 'exec exited');
     io.end();
+  }
+
+  resize(inst: ExecInstance, rows: number, cols: number): void {
+    if (rows <= 0 || cols <= 0) return;
+    inst.size = [rows, cols];
+    const fd = inst.spawned?.console;
+    if (fd !== undefined && fd !== null) setWindowSize(fd, rows, cols);
   }
 
   inspect(inst: ExecInstance): Record<string, unknown> {

@@ -45,6 +45,7 @@ export class ContainerManager {
   private readonly listeners = new Map<string, Set<OutputListener>>();
   private readonly events = new EventEmitter();
   private readonly removing = new Set<string>();
+  private readonly starting = new Map<string, Promise<void>>();
   /** stdin that arrived before the process existed; null marks its end. */
   private readonly pendingStdin = new Map<string, Array<Buffer | null>>();
   private readonly removeHooks: Array<(id: string) => void> = [];
@@ -114,9 +115,22 @@ export class ContainerManager {
     return !!this.store.byName(`/${name}`);
   }
 
-  async start(c: ContainerRecord): Promise<void> {
-    if (c.State.Running) throw new ApiError(304, '');
-    if (this.removing.has(c.Id)) throw conflict(`removal of container ${c.Id} is already in progress`);
+  /** One start at a time per container; remove and stop wait for a start in flight. */
+  start(c: ContainerRecord): Promise<void> {
+    if (c.State.Running || this.starting.has(c.Id)) return Promise.reject(new ApiError(304, ''));
+    if (this.removing.has(c.Id)) return Promise.reject(conflict(`removal of container ${c.Id} is already in progress`));
+    const p = this.doStart(c)
+      .finally(() => this.starting.delete(c.Id))
+      .catch(async (e: unknown) => {
+        // As Docker: a container that cannot start is removed when it was meant to be (--rm).
+        if (e instanceof StartError && c.HostConfig.AutoRemove) await this.remove(c, { force: true });
+        throw e;
+      });
+    this.starting.set(c.Id, p);
+    return p;
+  }
+
+  private async doStart(c: ContainerRecord): Promise<void> {
     const dir = this.store.dir(c.Id);
     const mode = parseNetworkMode(c.HostConfig.NetworkMode);
     if (typeof mode === 'object') throw notFound(mode.error);
@@ -157,10 +171,12 @@ export class ContainerManager {
           })),
           maskedPaths: MASKED_PATHS,
           readonlyPaths: READONLY_PATHS,
-          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: DEFAULT_CAPABILITIES, cgroupProcs },
+          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: DEFAULT_CAPABILITIES, cgroupProcs, tty: c.Config.Tty },
         },
         { stdin: c.Config.OpenStdin },
       );
+      const size = hc.ConsoleSize as [number, number] | undefined;
+      if (spawned.console !== null && size && size[0] > 0 && size[1] > 0) libc.setWindowSize(spawned.console, size[0], size[1]);
       c.Sandbox = sandbox;
       c.State = { ...c.State, Status: 'running', Running: true, Paused: false, Pid: spawned.pid, ExitCode: 0, Error: '', StartedAt: nowNano(), FinishedAt: c.State.FinishedAt };
       this.store.save(c);
@@ -175,9 +191,7 @@ export class ContainerManager {
         this.log.warn({ container: c.Id, err: e.message }, 'container failed to start');
         this.endListeners(c.Id);
         this.events.emit(`exit:${c.Id}`);
-        // As Docker: a container that cannot start is removed when it was meant to be (--rm).
-        if (c.HostConfig.AutoRemove) await this.remove(c, { force: true });
-        throw new ApiError(400, `failed to create task for container: unable to start container process: ${e.message}: unknown`);
+        throw new StartError(`failed to create task for container: unable to start container process: ${e.message}: unknown`);
       }
       throw e;
     }
@@ -190,7 +204,7 @@ export class ContainerManager {
       for (const l of this.listeners.get(c.Id) ?? []) l.data(stream, chunk);
     };
     spawned.stdout.on('data', forward('stdout'));
-    spawned.stderr.on('data', forward('stderr'));
+    spawned.stderr?.on('data', forward('stderr'));
     spawned.stdin?.on('error', () => undefined);
     const done = spawned.exited.then(async (code) => {
       await logs.close();
@@ -252,6 +266,13 @@ export class ContainerManager {
     }
   }
 
+  /** Sets the terminal size of a running TTY container; Docker ignores the call for others. */
+  resize(c: ContainerRecord, rows: number, cols: number): void {
+    const run = this.running.get(c.Id);
+    if (!run) throw conflict(`Container ${c.Id} is not running`);
+    if (run.spawned.console !== null) libc.setWindowSize(run.spawned.console, rows, cols);
+  }
+
   kill(c: ContainerRecord, signal: string | number = 'SIGKILL'): void {
     const run = this.running.get(c.Id);
     if (!run || !c.State.Running) throw conflict(`Container ${c.Id} is not running`);
@@ -260,6 +281,7 @@ export class ContainerManager {
 
   /** StopSignal, then SIGKILL after the timeout (seconds; -1 waits forever). */
   async stop(c: ContainerRecord, timeout?: number, signal?: string): Promise<void> {
+    await this.starting.get(c.Id)?.catch(() => undefined);
     const run = this.running.get(c.Id);
     if (!run) throw new ApiError(304, '');
     const t = timeout ?? c.Config.StopTimeout ?? 10;
@@ -279,6 +301,11 @@ export class ContainerManager {
 
   async remove(c: ContainerRecord, opts: { force: boolean }): Promise<void> {
     if (this.removing.has(c.Id)) throw conflict(`removal of container ${c.Id} is already in progress`);
+    const inFlight = this.starting.get(c.Id);
+    if (inFlight) {
+      if (!opts.force) throw conflict(`cannot remove container "${c.Name}": container is starting: stop the container before removing or force remove`);
+      await inFlight.catch(() => undefined);
+    }
     if (this.running.has(c.Id)) {
       if (!opts.force) {
         throw conflict(`cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
@@ -321,6 +348,13 @@ export class ContainerManager {
 
   countRunning(): number {
     return this.running.size;
+  }
+}
+
+/** The process could not be started (missing executable, unknown user, ...): a 400 as Docker's. */
+class StartError extends ApiError {
+  constructor(message: string) {
+    super(400, message);
   }
 }
 

@@ -22,6 +22,8 @@ export interface ProcessSpec {
   capabilities: number[];
   /** cgroup.procs files the process joins just before exec. */
   cgroupProcs: string[];
+  /** Give the process a terminal from the container's own devpts; the daemon takes its master end. */
+  tty: boolean;
 }
 
 /** Start a container: the init builds its namespaces and root filesystem. */
@@ -49,8 +51,9 @@ export interface ExecSpec {
 
 export type InitSpec = ContainerSpec | ExecSpec;
 
-/** What the init writes on fd 4 when it fails before exec; silence (EOF) means exec succeeded. */
-export interface InitFailure {
-  message: string;
-  exitCode: number;
-}
+/**
+ * What the init writes on fd 4, one JSON object a line: a failure before exec, or the number of
+ * its terminal master fd (the daemon copies it with pidfd_getfd and answers one byte).
+ * End-of-file with no failure means exec succeeded.
+ */
+export type InitMessage = { failure: { message: string; exitCode: number } } | { console: number };

@@ -4,7 +4,7 @@
 // namespaces instead. It runs on every start: keep its imports minimal.
 import * as fs from 'fs';
 import * as libc from '../../native/libc';
-import type { ContainerSpec, ExecSpec, InitFailure, InitMount, InitSpec, ProcessSpec } from './init-spec';
+import type { ContainerSpec, ExecSpec, InitMessage, InitMount, InitSpec, ProcessSpec } from './init-spec';
 
 const SPEC_FD = 3;
 const STATUS_FD = 4;
@@ -36,15 +36,34 @@ function main(): void {
   }
 }
 
+function send(msg: InitMessage): void {
+  fs.writeSync(STATUS_FD, JSON.stringify(msg) + '\n');
+}
+
 function fail(e: unknown): void {
-  const failure: InitFailure =
-    e instanceof StartError ? { message: e.message, exitCode: e.exitCode } : { message: String((e as Error)?.message ?? e), exitCode: 1 };
+  const failure = e instanceof StartError ? { message: e.message, exitCode: e.exitCode } : { message: String((e as Error)?.message ?? e), exitCode: 1 };
   try {
-    fs.writeSync(STATUS_FD, JSON.stringify(failure));
+    send({ failure });
   } catch {
     // The daemon is gone; nothing left to tell.
   }
   process.exit(failure.exitCode);
+}
+
+/**
+ * A terminal from the container's devpts (so `tty` names a device that exists inside): the master
+ * goes to the daemon, which copies it out of this process before we close it; the slave stays.
+ */
+function openConsole(): number {
+  const master = fs.openSync('/dev/pts/ptmx', fs.constants.O_RDWR | libc.O_NOCTTY);
+  libc.ioctl(master, libc.TIOCSPTLCK, Buffer.alloc(4));
+  const n = Buffer.alloc(4);
+  libc.ioctl(master, libc.TIOCGPTN, n);
+  const slave = fs.openSync(`/dev/pts/${n.readUInt32LE(0)}`, fs.constants.O_RDWR | libc.O_NOCTTY);
+  send({ console: master });
+  fs.readSync(STATUS_FD, Buffer.alloc(1), 0, 1, null);
+  fs.closeSync(master);
+  return slave;
 }
 
 function startContainer(spec: ContainerSpec): void {
@@ -108,6 +127,7 @@ function becomeProcess(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean
     throw new StartError(`chdir to cwd ("${cwd}") set in config.json failed: ${(e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : 'no such file or directory'}`, 128);
   }
   const path = findExecutable(p.args[0] ?? '', env);
+  const tty = p.tty ? openConsole() : -1;
 
   // Join the container's cgroup last so the init's own memory is not charged to the container.
   for (const fd of cgroupFds) {
@@ -122,6 +142,13 @@ function becomeProcess(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean
   libc.setresuid(user.uid, user.uid, user.uid);
   if (user.uid === 0) libc.capset(p.capabilities);
 
+  if (tty >= 0) {
+    // A session of its own with the terminal as its controlling tty, on fds 0-2.
+    libc.setsid();
+    libc.ioctl(tty, libc.TIOCSCTTY, 0);
+    for (const fd of [0, 1, 2]) libc.dup2(tty, fd);
+    if (tty > 2) fs.closeSync(tty);
+  }
   for (const fd of [0, 1, 2]) libc.makeInheritable(fd);
   try {
     libc.execve(path, p.args, env);

@@ -9,6 +9,7 @@
 #   BERTH_VM_TIMEOUT  seconds the VM may run before it counts as hung (default 600)
 #   BERTH_VM_ACCEL    qemu accelerator (default tcg: with kvm, guests do not boot on this kind of machine)
 #   BERTH_VM_MIRROR   Debian mirror for debootstrap (default: the one apt uses)
+#   BERTH_VM_STRICT   1: checks of known, reported bugs fail the run instead of warning
 #
 # Exit status: 0 PASS, 1 FAIL, 2 setup error, 124 the VM timed out. The console log is kept in
 # $CACHE/console.log and printed whole on anything but PASS.
@@ -258,7 +259,7 @@ qrc=0
 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel "$ACCEL" -m 2048 -smp 2 \
   -kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
   -drive "file=$DISK,format=raw,if=virtio,snapshot=on" \
-  -append "console=ttyS0 root=/dev/vda rw init=/berth-vm-init panic=-1 systemd.unified_cgroup_hierarchy=1" \
+  -append "console=ttyS0 root=/dev/vda rw init=/berth-vm-init panic=-1 systemd.unified_cgroup_hierarchy=1 BERTH_VM_STRICT=${BERTH_VM_STRICT:-0}" \
   -nic none -nographic -no-reboot </dev/null >"$CONSOLE" 2>&1 || qrc=$?
 log "VM ran $((SECONDS - BOOT))s (qemu exit $qrc)"
 

@@ -10,6 +10,8 @@ import type { ContainerRecord } from '../../containers/record';
 import { parseFilters, qbool, qint } from '../app';
 import { badRequest, notFound } from '../errors';
 import { writeUpgrade, type HijackRouter } from '../hijack';
+import { terminalSize } from './exec';
+import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from '../detach-keys';
 
 export interface ContainerDeps {
   containers: ContainerManager;
@@ -86,6 +88,13 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     return reply.code(204).send();
   });
 
+  app.post('/containers/:id/resize', async (req: Req, reply) => {
+    const c = containers.find(req.params.id);
+    const [h, w] = terminalSize(req.query);
+    containers.resize(c, h, w);
+    return reply.code(200).send();
+  });
+
   app.post('/containers/:id/kill', async (req: Req, reply) => {
     const c = containers.find(req.params.id);
     containers.kill(c, req.query.signal || 'SIGKILL');
@@ -158,7 +167,15 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     socket.on('close', stop);
     socket.on('error', stop);
     if (qbool(q.get('stdin')) && c.Config.OpenStdin) {
-      socket.on('data', (d: Buffer) => containers.writeStdin(c, d));
+      const scanner = new DetachScanner(parseDetachKeys(q.get('detachKeys') || DEFAULT_DETACH_KEYS));
+      socket.on('data', (d: Buffer) => {
+        const { forward, detach } = scanner.feed(d);
+        if (forward.length) containers.writeStdin(c, forward);
+        if (detach) {
+          stop();
+          socket.end();
+        }
+      });
       socket.on('end', () => {
         if (c.Config.StdinOnce) containers.writeStdin(c, null);
       });

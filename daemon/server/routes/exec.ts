@@ -28,6 +28,14 @@ function str(v: unknown, name: string): string {
   return v;
 }
 
+/** The h and w query parameters of the resize endpoints. */
+export function terminalSize(q: Record<string, string>): [number, number] {
+  const h = qint(q.h, 'h', 0);
+  const w = qint(q.w, 'w', 0);
+  if (h < 0 || w < 0 || h > 65535 || w > 65535) throw badRequest(`invalid terminal size ${q.h}x${q.w}`);
+  return [h, w];
+}
+
 export function parseExecConfig(body: unknown): ExecConfig {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('exec configuration is missing');
   const b = body as Json;
@@ -44,6 +52,7 @@ export function parseExecConfig(body: unknown): ExecConfig {
     User: str(b.User, 'User'),
     WorkingDir: str(b.WorkingDir, 'WorkingDir'),
     DetachKeys: str(b.DetachKeys, 'DetachKeys'),
+    ...(Array.isArray(b.ConsoleSize) && b.ConsoleSize.length === 2 && b.ConsoleSize.every((n) => Number.isInteger(n)) ? { ConsoleSize: b.ConsoleSize as [number, number] } : {}),
   };
 }
 
@@ -59,10 +68,9 @@ export function registerExecRoutes(app: FastifyInstance, hijack: HijackRouter, d
   app.get('/exec/:id/json', async (req: FastifyRequest<{ Params: { id: string } }>) => execs.inspect(execs.get(req.params.id)));
 
   app.post('/exec/:id/resize', async (req: FastifyRequest<{ Params: { id: string }; Querystring: Record<string, string> }>, reply) => {
-    execs.get(req.params.id);
-    const h = qint(req.query.h, 'h', 0);
-    const w = qint(req.query.w, 'w', 0);
-    if (h < 0 || w < 0 || h > 65535 || w > 65535) throw badRequest(`invalid terminal size ${h}x${w}`);
+    const inst = execs.get(req.params.id);
+    const [h, w] = terminalSize(req.query);
+    execs.resize(inst, h, w);
     return reply.code(200).send();
   });
 

@@ -27,6 +27,15 @@ function warn(msg) {
   log(`WARN ${msg}`);
   warnings.push(msg);
 }
+// Checks of bugs known and reported but not fixed yet: warnings, or failures with BERTH_VM_STRICT=1
+// (run-v2.sh passes it on the kernel command line). Move each to check() once its fix lands.
+const STRICT = process.env.BERTH_VM_STRICT === '1';
+function known(name, ok, detail) {
+  if (ok) return check(name, true, detail);
+  if (STRICT) return check(`known bug: ${name}`, false, detail);
+  warn(`known bug: ${name}${detail === undefined ? '' : ` (${detail})`}`);
+  return false;
+}
 class Fatal extends Error {}
 function must(name, ok, detail) {
   if (!check(name, ok, detail)) throw new Fatal(name);
@@ -110,7 +119,7 @@ async function startDaemon() {
   daemon = spawn('/bin/sh', ['-c', `echo $$ > ${SERVICE_CG}/cgroup.procs && exec "$0" "$@"`, process.execPath, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const out = fs.createWriteStream('/tmp/berthd.log');
+  const out = fs.createWriteStream('/tmp/berthd.log', { flags: 'a' });
   for (const s of [daemon.stdout, daemon.stderr])
     s.on('data', (b) => {
       daemonOut += b.toString();
@@ -260,6 +269,50 @@ async function quotaPidsContainer() {
   return id;
 }
 
+/** Docker clamps CpuShares to [2, 262144] (with a warning); runc's conversion then gives a cpu.weight in [1, 10000]. */
+async function sharesRange() {
+  for (const [shares, weight] of [[1, 1], [1000000, 10000]]) {
+    const c = await api('POST', '/containers/create', { Image: 'busybox', Cmd: ['sleep', '600'], HostConfig: { CpuShares: shares } });
+    must('create', c.status === 201 && c.json && c.json.Id, `${c.status} ${c.text.slice(0, 300)}`);
+    const st = await api('POST', `/containers/${c.json.Id}/start`);
+    const got = st.status === 204 ? read(`${CG}/${PARENT}/${c.json.Id}/cpu.weight`) : `start ${st.status} ${st.text.trim().slice(0, 300)}`;
+    known(`CpuShares ${shares} starts with cpu.weight ${weight}`, got === String(weight), got);
+    await remove(c.json.Id, `CpuShares ${shares} container`);
+  }
+}
+
+/** berthd killed outright: its successor must not leave the old containers' processes and cgroups behind. */
+async function crashRecovery() {
+  const id = await createStart({ Image: 'busybox', Cmd: ['sleep', '600'], HostConfig: { Memory: 67108864 } });
+  const pid = (await inspect(id)).State.Pid;
+  const dir = `${CG}/${PARENT}/${id}`;
+  daemon.kill('SIGKILL');
+  await daemon.exited;
+  daemon = null;
+  await startDaemon();
+  const alive = () => fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(read(`/proc/${pid}/status`));
+  const i = await inspect(id);
+  check('after a crash and restart the container is exited', i && i.State.Status === 'exited' && !i.State.Running, JSON.stringify(i && i.State));
+  known("after a crash and restart the container's process is gone", !alive(), `pid ${pid} still runs in ${read(`/proc/${pid}/cgroup`)}`);
+  known("after a crash and restart the container's cgroup is gone", !fs.existsSync(dir), `cgroup.procs=[${read(`${dir}/cgroup.procs`)}]`);
+  const r = await api('DELETE', `/containers/${id}?force=1`);
+  check('DELETE the crashed container', r.status === 204, `${r.status} ${r.text.slice(0, 300)}`);
+  known('crashed container: process and cgroup gone when DELETE returns', !alive() && !fs.existsSync(dir), `pid alive=${alive()}, cgroup=${fs.existsSync(dir)}`);
+  // Clean up by hand what berthd left, so that the shutdown check below tests shutdown alone.
+  if (alive()) {
+    process.kill(pid, 'SIGKILL');
+    await waitFor('reap', () => !alive(), 5000);
+  }
+  if (fs.existsSync(dir)) await waitFor('rmdir', () => {
+    try {
+      fs.rmdirSync(dir);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 5000);
+}
+
 async function remove(id, label) {
   const r = await api('DELETE', `/containers/${id}?force=1`);
   check(`DELETE ${label} ?force=1`, r.status === 204, `${r.status} ${r.text.slice(0, 300)}`);
@@ -290,6 +343,8 @@ async function main() {
   await remove(c1, 'running limits container');
   await remove(c2, 'exited oom container');
   await remove(c3, 'running pids container');
+  await sharesRange();
+  await crashRecovery();
   await stopDaemon();
 }
 
@@ -298,7 +353,7 @@ main()
     if (!(e instanceof Fatal)) failures.push(`error: ${e.stack || e}`);
   })
   .then(async () => {
-    if (daemon) {
+    if (daemon && daemon.exitCode === null) {
       daemon.kill('SIGTERM');
       await Promise.race([daemon.exited, sleep(20_000)]);
     }
