@@ -1,5 +1,5 @@
-// docker exec through the real CLI: namespaces, cgroup, env, user, stdin, exit codes, detach.
-import { spawn } from 'child_process';
+// docker exec and terminals through the real CLI: namespaces, cgroup, env, user, stdin, TTY, detach, exit codes.
+import { spawn, spawnSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,49 @@ describe.skipIf(!hasDocker)('exec', () => {
     for (let i = 0; i < 20 && out !== 'detached\n'; i++) out = d.docker(['exec', 'box', 'cat', '/tmp/marker']).stdout;
     expect(out).toBe('detached\n');
     expect(d.docker(['inspect', '-f', '{{len .ExecIDs}}', 'box']).stdout.trim()).not.toBe('0');
+  });
+
+  /** Runs a docker command under `script`, which gives it a terminal of the given size. */
+  const inTerminal = (cmd: string, input: string): { out: string; status: number | null } => {
+    const r = spawnSync('script', ['-qec', `stty rows 33 cols 77; ${DOCKER} ${cmd}`, '/dev/null'], {
+      input,
+      encoding: 'utf8',
+      env: { ...process.env, DOCKER_HOST: d.host },
+      timeout: 30_000,
+    });
+    return { out: r.stdout.replace(/\r/g, ''), status: r.status };
+  };
+
+  it('gives run -it a terminal of the client size from the container devpts', () => {
+    const r = inTerminal(`run -it --rm ${IMG} sh`, 'tty; stty size; echo $TERM\nexit 5\n');
+    expect(r.out).toContain('/dev/pts/0\n33 77\nxterm\n');
+    expect(r.status).toBe(5);
+  });
+
+  it('gives exec -it a terminal, and detach keys leave a container running', () => {
+    const r = inTerminal('exec -it box sh', 'stty size; tty\nexit 4\n');
+    expect(r.out).toMatch(/33 77\n\/dev\/pts\/\d+\n/);
+    expect(r.status).toBe(4);
+    expect(d.docker(['run', '-dit', '--name', 'shell', IMG, 'sh']).status).toBe(0);
+    // The keys go once the client has its terminal in raw mode; before, the line discipline would eat them.
+    const child = spawn('script', ['-qec', `stty rows 33 cols 77; ${DOCKER} attach shell`, '/dev/null'], { env: { ...process.env, DOCKER_HOST: d.host } });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    setTimeout(() => child.stdin.write('echo attached\n'), 1000);
+    setTimeout(() => child.stdin.write('\x10\x11'), 2000);
+    return new Promise<void>((resolve, reject) => {
+      child.on('exit', () => {
+        try {
+          expect(out).toContain('attached');
+          expect(out).toContain('read escape sequence');
+          expect(d.docker(['inspect', '-f', '{{.State.Running}}', 'shell']).stdout.trim()).toBe('true');
+          d.docker(['rm', '-f', 'shell']);
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
   });
 
   it('refuses exec into a stopped or missing container', async () => {
