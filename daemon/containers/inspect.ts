@@ -87,6 +87,12 @@ function hostConfig(c: ContainerRecord, cgroupVersion: 1 | 2): Record<string, un
   const out = hostConfigDefaults(cgroupVersion);
   for (const [k, v] of Object.entries(c.HostConfig)) if (v !== undefined && (v !== null || !(k in out))) out[k] = v;
   if (c.HostConfig.Memory > 0 && !c.HostConfig.MemorySwap) out.MemorySwap = c.HostConfig.Memory * 2;
+  // As dockerd stores them: no limit is null, -1 swappiness is unset, OomKillDisable a plain bool.
+  if (typeof out.PidsLimit === 'number' && out.PidsLimit <= 0) out.PidsLimit = null;
+  if (out.MemorySwappiness === -1) out.MemorySwappiness = null;
+  if (out.OomKillDisable === null) out.OomKillDisable = false;
+  for (const [key, fallback] of [['Runtime', 'runc'], ['IpcMode', 'private']] as const) if (!out[key]) out[key] = fallback;
+  if (!out.ShmSize) out.ShmSize = 67108864;
   // The CLI sends an empty log driver; the daemon's default fills it in.
   const logConfig = out.LogConfig as { Type?: string; Config?: object } | undefined;
   if (!logConfig?.Type) out.LogConfig = { Type: 'json-file', Config: logConfig?.Config ?? {} };
@@ -130,6 +136,7 @@ function networks(c: ContainerRecord, bridgeId: string): Record<string, unknown>
 export function inspectContainer(c: ContainerRecord, ctx: InspectContext): Record<string, unknown> {
   const ep = c.Sandbox?.endpoint;
   const upper = `${ctx.containerDir}/rw/upper`;
+  const started = c.State.StartedAt !== ZERO_TIME;
   return {
     Id: c.Id,
     Created: c.Created,
@@ -137,10 +144,11 @@ export function inspectContainer(c: ContainerRecord, ctx: InspectContext): Recor
     Args: c.Args,
     State: c.State,
     Image: c.Image,
-    ResolvConfPath: `${ctx.containerDir}/resolv.conf`,
-    HostnamePath: `${ctx.containerDir}/hostname`,
-    HostsPath: `${ctx.containerDir}/hosts`,
-    LogPath: ctx.logPath,
+    // Docker fills these in at the first start.
+    ResolvConfPath: started ? `${ctx.containerDir}/resolv.conf` : '',
+    HostnamePath: started ? `${ctx.containerDir}/hostname` : '',
+    HostsPath: started ? `${ctx.containerDir}/hosts` : '',
+    LogPath: started ? ctx.logPath : '',
     Name: c.Name,
     RestartCount: c.RestartCount,
     Driver: 'overlay2',
@@ -198,13 +206,18 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
 }
 
+/** Path and arguments as `docker ps` shows them: arguments with spaces in single quotes. */
+export function commandLine(c: ContainerRecord): string {
+  return [c.Path, ...c.Args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
+}
+
 export function summarizeContainer(c: ContainerRecord, bridgeId: string): Record<string, unknown> {
   return {
     Id: c.Id,
     Names: [c.Name],
     Image: c.Config.Image,
     ImageID: c.Image,
-    Command: c.Args.length ? `${c.Path} ${c.Args.join(' ')}` : c.Path,
+    Command: commandLine(c),
     Created: Math.floor(Date.parse(c.Created) / 1000),
     Ports: [],
     Labels: c.Config.Labels,

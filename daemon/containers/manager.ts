@@ -10,7 +10,7 @@ import { parseNetworkMode } from '../network/manager';
 import { spawnProcess, StartFailure, type Spawned } from '../runtime/spawn';
 import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
 import { etcFiles } from '../runtime/etc-files';
-import { conflict, notFound, ApiError } from '../server/errors';
+import { badRequest, conflict, notFound, ApiError } from '../server/errors';
 import { mountsUnder } from '../util/mounts';
 import * as libc from '../../native/libc';
 import { JsonLogWriter, type StreamName } from './logs';
@@ -33,9 +33,10 @@ interface Running {
   done: Promise<void>;
 }
 
+/** Docker omits Error for a normal exit; the CLI treats any Error as a failure (exit 125). */
 export interface WaitResult {
   StatusCode: number;
-  Error: { Message: string } | null;
+  Error?: { Message: string };
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -82,6 +83,7 @@ export class ContainerManager {
 
   find(ref: string): ContainerRecord {
     const c = this.store.find(ref);
+    if (c === 'ambiguous') throw badRequest(`multiple IDs found with provided prefix: ${ref}`);
     if (!c) throw notFound(`No such container: ${ref}`);
     return c;
   }
@@ -319,7 +321,7 @@ export class ContainerManager {
         this.removing.delete(c.Id);
       }
     }
-    if (!this.store.find(c.Id)) return;
+    if (!this.store.byId(c.Id)) return;
     this.store.delete(c.Id);
     this.log.info({ container: c.Id }, 'container removed');
     for (const fn of this.removeHooks) fn(c.Id);
@@ -328,7 +330,7 @@ export class ContainerManager {
 
   /** Resolves when the condition holds, with the exit status Docker's wait endpoint returns. */
   wait(c: ContainerRecord, condition: WaitCondition): Promise<WaitResult> {
-    const result = (): WaitResult => ({ StatusCode: c.State.ExitCode, Error: null });
+    const result = (): WaitResult => ({ StatusCode: c.State.ExitCode });
     if (condition === 'not-running' && !this.running.has(c.Id)) return Promise.resolve(result());
     return new Promise((resolve) => {
       const event = condition === 'removed' ? `removed:${c.Id}` : `exit:${c.Id}`;
@@ -340,7 +342,7 @@ export class ContainerManager {
   async stopAll(): Promise<void> {
     await Promise.all(
       [...this.running.keys()].map((id) => {
-        const c = this.store.find(id);
+        const c = this.store.byId(id);
         return c ? this.stop(c).catch(() => undefined) : undefined;
       }),
     );
