@@ -10,7 +10,9 @@ export interface CgroupDriver {
   create(id: string, limits: Limits): Promise<string[]>;
   /** The cgroup.procs files of an existing container's cgroup (exec joins them). */
   procs(id: string): string[];
-  /** Removes the container's cgroup; the processes in it must be gone. */
+  /** Whether the kernel's OOM killer killed a process of the container's cgroup. */
+  oomKilled(id: string): Promise<boolean>;
+  /** Kills whatever still runs in the container's cgroup (left by a daemon that died), then removes it. */
   remove(id: string): Promise<void>;
   /** Removes the parent cgroup when empty (daemon shutdown). */
   removeParent(): Promise<void>;

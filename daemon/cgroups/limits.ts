@@ -27,7 +27,8 @@ export function cpuQuota(l: Limits): { quota: number; period: number } | null {
 /** cgroup v2 cpu.weight for v1-style shares, as runc converts them. */
 export function sharesToWeight(shares: number): number {
   if (shares === 0) return 100;
-  return Math.floor(1 + ((shares - 2) * 9999) / 262142);
+  const clamped = Math.min(Math.max(shares, 2), 262144);
+  return Math.floor(1 + ((clamped - 2) * 9999) / 262142);
 }
 
 /** cgroup v2 memory.swap.max: swap on top of memory. */

@@ -1,5 +1,5 @@
 // cgroup v1: one hierarchy per controller, the container's cgroup at <controller>/<parent>/<id>.
-import { mkdir, rmdir, writeFile } from 'fs/promises';
+import { mkdir, readFile, rmdir, writeFile } from 'fs/promises';
 import type { CgroupDriver } from './driver';
 import { cpuQuota, type Limits } from './limits';
 
@@ -40,7 +40,13 @@ export class CgroupV1 implements CgroupDriver {
   }
 
   async remove(id: string): Promise<void> {
+    await killAll(this.procs(id));
     await Promise.all(CONTROLLERS.map((c) => rmdirIfPresent(this.dir(c, id))));
+  }
+
+  async oomKilled(id: string): Promise<boolean> {
+    const text = await readFile(`${this.dir('memory', id)}/memory.oom_control`, 'utf8').catch(() => '');
+    return Number(/^oom_kill (\d+)/m.exec(text)?.[1] ?? 0) > 0;
   }
 
   async removeParent(): Promise<void> {
@@ -49,6 +55,26 @@ export class CgroupV1 implements CgroupDriver {
 
   memoryLimitFile(id: string): string {
     return `${this.dir('memory', id)}/memory.limit_in_bytes`;
+  }
+}
+
+/** SIGKILLs every process listed in the cgroup.procs files and waits until they are gone. */
+export async function killAll(procsFiles: string[]): Promise<void> {
+  for (let round = 0; round < 50; round++) {
+    const pids = new Set<number>();
+    for (const f of procsFiles) {
+      const text = await readFile(f, 'utf8').catch(() => '');
+      for (const line of text.split('\n')) if (line.trim()) pids.add(Number(line));
+    }
+    if (pids.size === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

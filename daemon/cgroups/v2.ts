@@ -3,7 +3,7 @@ import { existsSync } from 'fs';
 import { mkdir, readFile, writeFile } from 'fs/promises';
 import type { CgroupDriver } from './driver';
 import { cpuQuota, sharesToWeight, swapMax, type Limits } from './limits';
-import { rmdirIfPresent } from './v1';
+import { killAll, rmdirIfPresent } from './v1';
 
 const WANTED = ['cpu', 'memory', 'pids', 'io', 'cpuset'];
 
@@ -21,6 +21,7 @@ export class CgroupV2 implements CgroupDriver {
 
   /** Enables the controllers the host offers in the root and in our parent, once. */
   private setup(): Promise<void> {
+    // A failed setup is retried by the next create, not cached.
     this.ready ??= (async () => {
       const available = (await readFile(`${this.mount}/cgroup.controllers`, 'utf8')).split(/\s+/);
       const enable = WANTED.filter((c) => available.includes(c))
@@ -29,7 +30,10 @@ export class CgroupV2 implements CgroupDriver {
       await writeFile(`${this.mount}/cgroup.subtree_control`, enable);
       await mkdir(`${this.mount}/${this.parent}`, { recursive: true });
       await writeFile(`${this.mount}/${this.parent}/cgroup.subtree_control`, enable);
-    })();
+    })().catch((e: unknown) => {
+      this.ready = undefined;
+      throw e;
+    });
     return this.ready;
   }
 
@@ -59,7 +63,13 @@ export class CgroupV2 implements CgroupDriver {
   }
 
   async remove(id: string): Promise<void> {
+    await killAll(this.procs(id));
     await rmdirIfPresent(this.dir(id));
+  }
+
+  async oomKilled(id: string): Promise<boolean> {
+    const text = await readFile(`${this.dir(id)}/memory.events`, 'utf8').catch(() => '');
+    return Number(/^oom_kill (\d+)/m.exec(text)?.[1] ?? 0) > 0;
   }
 
   async removeParent(): Promise<void> {

@@ -1,5 +1,5 @@
 // POST /containers/create: validate the body as Docker does and merge the image's defaults into it.
-import { hostname } from 'os';
+import { cpus, hostname } from 'os';
 import { badRequest } from '../server/errors';
 import { parseNetworkMode } from '../network/manager';
 import { newId } from '../util/ids';
@@ -53,6 +53,12 @@ function stringList(obj: Json, key: string, where: string): string[] | undefined
   return list as string[] | undefined;
 }
 
+/** Docker clamps CPU shares into the kernel's range rather than failing at start. */
+function clampShares(shares: number): number {
+  if (shares === 0) return 0;
+  return Math.min(Math.max(shares, 2), 262144);
+}
+
 function envKey(e: string): string {
   const i = e.indexOf('=');
   return i < 0 ? e : e.slice(0, i);
@@ -65,8 +71,13 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
   const memory = field<number>(hc, 'Memory', 'number', 'HostConfig') ?? 0;
   if (memory > 0 && memory < MIN_MEMORY) throw badRequest('Minimum memory limit allowed is 6MB');
   if (memory < 0) throw badRequest('Invalid memory limit: must be a positive number');
+  const memorySwap = field<number>(hc, 'MemorySwap', 'number', 'HostConfig') ?? 0;
+  if (memory > 0 && memorySwap > 0 && memorySwap < memory) throw badRequest('Minimum memoryswap limit should be larger than memory limit, see usage');
   const nanoCpus = field<number>(hc, 'NanoCpus', 'number', 'HostConfig') ?? 0;
-  if (nanoCpus < 0) throw badRequest('Range of CPUs is from 0.01 to the number of CPUs available');
+  const ncpu = cpus().length;
+  if (nanoCpus !== 0 && (nanoCpus < 1e7 || nanoCpus > ncpu * 1e9)) {
+    throw badRequest(`Range of CPUs is from 0.01 to ${ncpu}.00, as there are only ${ncpu} CPUs available`);
+  }
   const cpuQuota = field<number>(hc, 'CpuQuota', 'number', 'HostConfig') ?? 0;
   if (nanoCpus > 0 && cpuQuota > 0) throw badRequest('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
   const networkMode = field<string>(hc, 'NetworkMode', 'string', 'HostConfig') || 'default';
@@ -127,9 +138,9 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     NetworkMode: networkMode,
     AutoRemove: field<boolean>(hc, 'AutoRemove', 'boolean', 'HostConfig') ?? false,
     Memory: memory,
-    MemorySwap: field<number>(hc, 'MemorySwap', 'number', 'HostConfig') ?? 0,
+    MemorySwap: memorySwap,
     NanoCpus: nanoCpus,
-    CpuShares: field<number>(hc, 'CpuShares', 'number', 'HostConfig') ?? 0,
+    CpuShares: clampShares(field<number>(hc, 'CpuShares', 'number', 'HostConfig') ?? 0),
     CpuQuota: cpuQuota,
     CpuPeriod: field<number>(hc, 'CpuPeriod', 'number', 'HostConfig') ?? 0,
     PidsLimit: field<number>(hc, 'PidsLimit', 'number', 'HostConfig') ?? null,

@@ -180,7 +180,7 @@ export class ContainerManager {
       const size = hc.ConsoleSize as [number, number] | undefined;
       if (spawned.console !== null && size && size[0] > 0 && size[1] > 0) libc.setWindowSize(spawned.console, size[0], size[1]);
       c.Sandbox = sandbox;
-      c.State = { ...c.State, Status: 'running', Running: true, Paused: false, Pid: spawned.pid, ExitCode: 0, Error: '', StartedAt: nowNano(), FinishedAt: c.State.FinishedAt };
+      c.State = { ...c.State, Status: 'running', Running: true, Paused: false, OOMKilled: false, Pid: spawned.pid, ExitCode: 0, Error: '', StartedAt: nowNano(), FinishedAt: c.State.FinishedAt };
       this.store.save(c);
       this.watch(c, spawned);
       this.log.info({ container: c.Id, pid: spawned.pid }, 'container started');
@@ -219,7 +219,8 @@ export class ContainerManager {
   private async onExit(c: ContainerRecord, code: number): Promise<void> {
     const sandbox = c.Sandbox;
     c.Sandbox = null;
-    c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: code, FinishedAt: nowNano() };
+    const oom = await this.cgroups.oomKilled(c.Id);
+    c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, OOMKilled: oom, Pid: 0, ExitCode: code, FinishedAt: nowNano() };
     this.store.save(c);
     this.running.delete(c.Id);
     if (sandbox) await this.network.teardown(c.Id, sandbox).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'network teardown failed'));

@@ -40,6 +40,8 @@ interface BridgeState {
   id: string;
   created: string;
   ipam: IpamState;
+  /** The bridge berth made, if it made it: removed at shutdown, also after a crash and restart. */
+  ownedBridge?: string;
 }
 
 export class NetworkManager {
@@ -50,7 +52,6 @@ export class NetworkManager {
     readonly bridge: BridgeInfo,
     private readonly state: BridgeState,
     private readonly ipam: Ipam,
-    private readonly ownsBridge: boolean,
   ) {}
 
   static async open(opts: { dataRoot: string; execRoot: string; bridge: string; bip: string; log: Logger }): Promise<NetworkManager> {
@@ -62,10 +63,11 @@ export class NetworkManager {
     const stateFile = `${dir}/bridge.json`;
     let state: BridgeState | undefined = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as BridgeState) : undefined;
     if (!state || state.ipam.subnet !== info.subnet || state.ipam.gateway !== info.gateway) {
-      state = { id: state?.id ?? newId(), created: state?.created ?? new Date().toISOString(), ipam: { subnet: info.subnet, gateway: info.gateway, allocated: {}, cursor: 1 } };
+      state = { id: state?.id ?? newId(), created: state?.created ?? new Date().toISOString(), ipam: { subnet: info.subnet, gateway: info.gateway, allocated: {}, cursor: 1 }, ownedBridge: state?.ownedBridge };
     }
-    const owns = await ensureBridge(info);
-    const mgr = new NetworkManager(opts.log, stateFile, netnsDir, info, state, new Ipam(state.ipam), owns);
+    const created = await ensureBridge(info);
+    if (created) state.ownedBridge = info.name;
+    const mgr = new NetworkManager(opts.log, stateFile, netnsDir, info, state, new Ipam(state.ipam));
     mgr.save();
     return mgr;
   }
@@ -137,7 +139,11 @@ export class NetworkManager {
   }
 
   async shutdown(): Promise<void> {
-    if (this.ownsBridge) await removeBridge(this.bridge.name);
+    if (this.state.ownedBridge === this.bridge.name) {
+      await removeBridge(this.bridge.name);
+      delete this.state.ownedBridge;
+      this.save();
+    }
   }
 
   private save(): void {

@@ -141,6 +141,8 @@ function becomeProcess(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean
   libc.setresgid(user.gid, user.gid, user.gid);
   libc.setresuid(user.uid, user.uid, user.uid);
   if (user.uid === 0) libc.capset(p.capabilities);
+  // Containers die with the daemon (set after the uid change, which clears it).
+  libc.prctl(libc.PR_SET_PDEATHSIG, 9);
 
   if (tty >= 0) {
     // A session of its own with the terminal as its controlling tty, on fds 0-2.

@@ -132,6 +132,25 @@ describe.skipIf(!hasDocker)('containers through the docker CLI', () => {
     expect(existsSync(`/sys/fs/cgroup/memory/${d.cgroupParent}/${id}`)).toBe(false);
   });
 
+  it('reports an OOM kill by the memory limit', () => {
+    const r = d.docker(['run', '--name', 'hog', '-m', '8m', IMG, 'sh', '-c', 'x=$(head -c 50000000 /dev/zero | tr "\\0" a); echo survived']);
+    expect(r.stdout).not.toContain('survived');
+    expect(r.status).toBe(137);
+    expect(d.docker(['inspect', '-f', '{{.State.OOMKilled}} {{.State.ExitCode}}', 'hog']).stdout.trim()).toBe('true 137');
+    d.docker(['rm', 'hog']);
+  });
+
+  it('rejects limits Docker rejects, and clamps CPU shares', async () => {
+    const swap = d.docker(['create', '-m', '64m', '--memory-swap', '32m', IMG]);
+    expect(swap.stderr).toContain('Minimum memoryswap limit should be larger than memory limit');
+    const cpus = await d.api<{ message: string }>('POST', '/containers/create', { Image: IMG, HostConfig: { NanoCpus: 1000 } });
+    expect(cpus.status).toBe(400);
+    expect(cpus.body.message).toMatch(/^Range of CPUs is from 0\.01 to \d+\.00, as there are only \d+ CPUs available$/);
+    const id = d.docker(['run', '-d', '--cpu-shares', '1', IMG, 'sleep', '30']).stdout.trim();
+    expect(d.docker(['inspect', '-f', '{{.HostConfig.CpuShares}} {{.State.Running}}', id]).stdout.trim()).toBe('2 true');
+    d.docker(['rm', '-f', id]);
+  });
+
   it('puts the container on the bridge where the host can reach it', () => {
     const id = d.docker(['run', '-d', IMG, 'sleep', '300']).stdout.trim();
     const ip = d.docker(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', id]).stdout.trim();

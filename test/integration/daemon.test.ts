@@ -76,4 +76,24 @@ describe('berthd lifecycle', () => {
     expect(d.berth(['inspect', '-f', '{{.State.Running}}', 'longrun']).stdout.trim()).toBe('true');
     d.berth(['rm', '-f', 'longrun', 'polite']);
   }, 60_000);
+
+  it('recovers after being killed: the container dies with it, the restart frees what it held', async () => {
+    d.berth(['run', '-d', '--name', 'orphan', IMG, 'sleep', '300']);
+    const pid = Number(d.berth(['inspect', '-f', '{{.State.Pid}}', 'orphan']).stdout.trim());
+    expect(pid).toBeGreaterThan(0);
+    d.proc.kill('SIGKILL');
+    await new Promise((r) => d.proc.once('close', r));
+    let alive = true;
+    for (let i = 0; i < 50 && alive; i++) {
+      alive = existsSync(`/proc/${pid}`);
+      if (alive) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(alive).toBe(false);
+    d = await startDaemon(d.dirs);
+    expect(d.berth(['ps', '-a', '--format', '{{.Names}} {{.State}}']).stdout).toContain('orphan exited');
+    d.berth(['rm', 'orphan']);
+    await d.stop({ keep: true });
+    expect(leftovers(d)).toEqual([]);
+    d = await startDaemon(d.dirs);
+  }, 60_000);
 });
