@@ -1,30 +1,24 @@
-// `docker import`: a filesystem tarball becomes a one-layer image, with optional config changes.
-import type { Readable } from 'stream';
-import { applyChanges } from './changes';
-import type { ImageConfig, ImageStore } from './store';
+// `docker import`: the config Docker writes for a one-layer image made from a filesystem tarball.
+import { BERTH_VERSION } from '../server/app';
+import { fullContainerConfig, type ImageContainerConfig } from './config';
 
-export interface ImportOptions {
-  repo?: string;
-  tag?: string;
-  changes: string[];
-  message?: string;
-  /** Shown in the history comment: "-" for a request body, else the URL. */
-  source: string;
-}
-
-export async function importTar(store: ImageStore, input: Readable, opts: ImportOptions): Promise<string> {
-  const config0 = applyChanges({}, opts.changes);
-  const { diffId } = await store.addLayer(input, '');
-  const created = new Date().toISOString();
-  const config: ImageConfig = {
-    architecture: 'amd64',
-    config: config0,
-    created,
-    history: [{ created, comment: opts.message || `Imported from ${opts.source}` }],
-    os: 'linux',
-    rootfs: { type: 'layers', diff_ids: [diffId] },
-  };
-  const id = store.addImage(Buffer.from(JSON.stringify(config)));
-  if (opts.repo) store.tag(id, opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo);
-  return id;
+/**
+ * The config blob, as Docker marshals it: top-level keys sorted (its Image type goes through a
+ * map), container configs in Go field order, one history entry whose comment is the message.
+ */
+export function importConfig(diffId: string, config: ImageContainerConfig, message: string, created: Date): Buffer {
+  const time = created.toISOString();
+  return Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      comment: message,
+      config: fullContainerConfig(config),
+      container_config: fullContainerConfig({}),
+      created: time,
+      docker_version: BERTH_VERSION,
+      history: [{ created: time, comment: message }],
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+    }),
+  );
 }

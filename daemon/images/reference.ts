@@ -94,9 +94,9 @@ export function tagNameOnly(r: Reference): Reference {
   return r.tag || r.digest ? r : { ...r, tag: 'latest' };
 }
 
-/** The repository: docker.io/library/busybox. */
+/** The repository: docker.io/library/busybox (a first component with a dot but not a valid host is no domain). */
 export function repositoryName(r: Reference): string {
-  return `${r.domain}/${r.path}`;
+  return r.domain ? `${r.domain}/${r.path}` : r.path;
 }
 
 function suffix(r: Reference): string {

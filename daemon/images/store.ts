@@ -1,86 +1,106 @@
-// The local image store: config blobs by digest, layers extracted once by chain ID and shared,
-// references (normalised `name:tag`) pointing at image IDs. Every change lands atomically.
-import { createHash, randomBytes } from 'crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'fs';
+// The local image store. Under the data root:
+//   image/blobs/sha256/<hex>   config blobs as received; the image ID is the sha256 of the bytes
+//   image/repositories.json    normalised reference -> image ID
+//   image/metadata.json        per image: last tag time; `retained` for an image deleted while a
+//                              container still uses it (hidden, kept until no container does)
+//   image/pending.json         journal of a load or import being committed (rolled back at open)
+//   layers/<chain hex>/        see layers.ts; used by the images that have the chain, no count kept
+// Writers run one at a time; every file is replaced atomically.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, createReadStream } from 'fs';
+import { isDeepStrictEqual } from 'util';
 import type { Readable } from 'stream';
 import type { Logger } from 'pino';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { shortId } from '../util/ids';
-import { conflict, notFound } from '../server/errors';
-import { extractLayer } from './extract';
-import { familiar, normalized, parseReference } from './reference';
+import { ApiError, conflict, notFound } from '../server/errors';
+import { readArchive } from './archive';
+import { applyChanges } from './changes';
+import { chainIds, type OciImageConfig, parseConfig, sha256 } from './config';
+import { importConfig } from './import';
+import { LayerStore } from './layers';
+import { type Progress, withProgress } from './progress';
+import { type Reference, asImageId, familiar, familiarName, isDigest, parseReference, referenceString, repositoryName, tagNameOnly, withTag } from './reference';
 
-/** The OCI image config (the parts berth reads); the blob is kept byte for byte as received. */
-export interface ImageConfig {
-  architecture?: string;
-  os?: string;
-  created?: string;
-  author?: string;
-  comment?: string;
-  docker_version?: string;
-  config?: {
-    User?: string;
-    ExposedPorts?: Record<string, object> | null;
-    Env?: string[] | null;
-    Entrypoint?: string[] | null;
-    Cmd?: string[] | null;
-    Volumes?: Record<string, object> | null;
-    WorkingDir?: string;
-    Labels?: Record<string, string> | null;
-    StopSignal?: string;
-    OnBuild?: string[] | null;
-  };
-  rootfs: { type: string; diff_ids: string[] };
-  history?: Array<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean; author?: string }>;
+export interface ImageLayer {
+  diffId: string;
+  chainId: string;
+  /** Bytes of file content in this layer alone. */
+  size: number;
+  /** The extracted filesystem. */
+  dir: string;
 }
 
 export interface ImageRecord {
+  /** sha256:<hex> */
   id: string;
-  config: ImageConfig;
-  /** Familiar `name:tag` forms, sorted. */
+  config: OciImageConfig;
+  /** Familiar `name:tag` forms, in Docker's order (by full reference). */
   repoTags: string[];
   repoDigests: string[];
-  /** Sum of the layers' content. */
+  /** All layers' content. */
   size: number;
+  /** The config's `created`, as written there ('' when absent). */
   created: string;
+  /** When the image was last tagged through the API ('' never). */
   lastTagTime: string;
+  /** Lowest first. */
+  layers: ImageLayer[];
 }
 
-interface LayerMeta {
-  diffId: string;
-  chainId: string;
-  parent: string;
-  size: number;
+export interface ImportOptions {
+  repo?: string;
+  tag?: string;
+  changes?: string[];
+  message?: string;
 }
 
-interface RefsFile {
+export interface RemoveOptions {
+  force: boolean;
+  /** Docker's noprune keeps untagged parent images; berth records no parents, so it changes nothing yet. */
+  noprune: boolean;
+}
+
+export type DeleteResponseItem = { Untagged: string } | { Deleted: string };
+
+/** Container IDs using an image. */
+export type ImageUsers = (imageId: string) => string[];
+
+interface ImageMeta {
+  lastTagTime?: string;
+  retained?: boolean;
+}
+
+interface Journal {
+  /** Images whose blobs this commit writes. */
+  created: string[];
+  /** repositories.json as the commit leaves it. */
   refs: Record<string, string>;
-  tagTimes: Record<string, string>;
 }
 
-export type DeleteLine = { Untagged: string } | { Deleted: string };
-
-/** OCI chain IDs: a base layer's is its diffID, each next one sha256("<parent chain> <diffID>"). */
-export function chainOf(parentChain: string, diffId: string): string {
-  return parentChain ? `sha256:${createHash('sha256').update(`${parentChain} ${diffId}`).digest('hex')}` : diffId;
-}
-
-export function chainIds(diffIds: string[]): string[] {
-  const out: string[] = [];
-  for (const d of diffIds) out.push(chainOf(out[out.length - 1] ?? '', d));
-  return out;
+interface Conflict {
+  hard: boolean;
+  used: boolean;
+  message: string;
 }
 
 const hex = (digest: string): string => digest.replace(/^sha256:/, '');
 
+/** The key a reference is stored under: a digest wins over a tag, a bare name means `latest`. */
+function storeKey(ref: Reference): string {
+  return referenceString(ref.digest ? { ...ref, tag: undefined } : tagNameOnly(ref));
+}
+
 export class ImageStore {
   private readonly blobs: string;
-  private readonly layers: string;
   private readonly refsFile: string;
-  /** Scratch space for archives being read; emptied at open. */
-  readonly tmpRoot: string;
-  private refs: RefsFile = { refs: {}, tagTimes: {} };
-  private readonly images = new Map<string, ImageRecord>();
+  private readonly metaFile: string;
+  private readonly journalFile: string;
+  private readonly tmpRoot: string;
+  private readonly layerStore: LayerStore;
+  /** Every image present, retained ones included. */
+  private readonly configs = new Map<string, OciImageConfig>();
+  private refs = new Map<string, string>();
+  private meta: Record<string, ImageMeta> = {};
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -88,232 +108,406 @@ export class ImageStore {
     private readonly log: Logger,
   ) {
     this.blobs = `${dataRoot}/image/blobs/sha256`;
-    this.layers = `${dataRoot}/layers`;
     this.refsFile = `${dataRoot}/image/repositories.json`;
+    this.metaFile = `${dataRoot}/image/metadata.json`;
+    this.journalFile = `${dataRoot}/image/pending.json`;
     this.tmpRoot = `${dataRoot}/image/tmp`;
+    this.layerStore = new LayerStore(`${dataRoot}/layers`);
   }
 
   static async open(dataRoot: string, log: Logger): Promise<ImageStore> {
     const s = new ImageStore(dataRoot, log);
     mkdirSync(s.blobs, { recursive: true });
-    mkdirSync(s.layers, { recursive: true });
     rmSync(s.tmpRoot, { recursive: true, force: true });
     mkdirSync(s.tmpRoot, { recursive: true });
-    // Half-made layers from an interrupted load or import.
-    for (const name of readdirSync(s.layers)) if (name.startsWith('tmp-')) rmSync(`${s.layers}/${name}`, { recursive: true, force: true });
-    if (existsSync(s.refsFile)) s.refs = JSON.parse(readFileSync(s.refsFile, 'utf8')) as RefsFile;
+    s.layerStore.open();
+    s.rollBackInterruptedCommit();
+    s.refs = new Map(Object.entries(readJson<Record<string, string>>(s.refsFile, {})));
+    s.meta = readJson<Record<string, ImageMeta>>(s.metaFile, {});
     for (const name of readdirSync(s.blobs)) {
-      if (name.includes('.tmp-')) continue;
-      const config = JSON.parse(readFileSync(`${s.blobs}/${name}`, 'utf8')) as ImageConfig;
-      if (config.rootfs?.diff_ids) s.index(`sha256:${name}`, config);
+      // Half-written blobs from a crash (writeFileAtomic's temp names).
+      if (name.includes('.tmp-')) {
+        rmSync(`${s.blobs}/${name}`, { force: true });
+        continue;
+      }
+      const id = `sha256:${name}`;
+      try {
+        const config = parseConfig(readFileSync(`${s.blobs}/${name}`));
+        const missing = chainIds(config.rootfs.diff_ids).find((c) => !s.layerStore.meta(c));
+        if (missing) log.warn({ image: id, layer: missing }, 'image skipped: a layer is missing');
+        else s.configs.set(id, config);
+      } catch (e) {
+        log.warn({ image: id, err: e }, 'image skipped: unreadable config');
+      }
     }
+    // References to images that are not there and layers no image has: leftovers of a crash.
+    const before = s.refs.size;
+    for (const [ref, id] of s.refs) if (!s.visible(id)) s.refs.delete(ref);
+    if (s.refs.size !== before) s.saveRefs();
+    s.layerStore.remove(s.unusedChains(s.layerStore.chains()));
     return s;
   }
 
-  private index(id: string, config: ImageConfig): void {
-    const size = chainIds(config.rootfs.diff_ids).reduce((n, c) => n + (this.layerMeta(c)?.size ?? 0), 0);
-    const created = config.created ?? new Date(0).toISOString();
-    this.images.set(id, { id, config, repoTags: [], repoDigests: [], size, created, lastTagTime: '' });
-    this.refreshTags();
+  // ---- reading ----
+
+  list(): ImageRecord[] {
+    return [...this.configs.keys()].filter((id) => this.visible(id)).map((id) => this.record(id));
   }
 
-  private refreshTags(): void {
-    for (const img of this.images.values()) {
-      img.repoTags = [];
-      img.repoDigests = [];
-    }
-    for (const [ref, id] of Object.entries(this.refs.refs)) {
-      const img = this.images.get(id);
-      if (!img) continue;
-      const r = parseReference(ref);
-      if (r.digest) img.repoDigests.push(familiar(r));
-      else img.repoTags.push(familiar(r));
-      img.lastTagTime = this.refs.tagTimes[ref] ?? img.lastTagTime;
-    }
-    for (const img of this.images.values()) img.repoTags.sort();
+  /** A present image by full ID, with or without `sha256:`. */
+  get(id: string): ImageRecord | undefined {
+    const full = id.startsWith('sha256:') ? id : `sha256:${id}`;
+    return this.visible(full) ? this.record(full) : undefined;
   }
 
-  private saveRefs(): void {
-    writeJsonAtomic(this.refsFile, this.refs);
-    this.refreshTags();
+  /**
+   * Docker's image lookup: a full ID (with or without sha256:), a name[:tag] or name@digest
+   * (normalised), else a unique ID prefix. Undefined when absent; an invalid reference throws
+   * Docker's 400.
+   */
+  resolve(refOrId: string): ImageRecord | undefined {
+    const id = asImageId(refOrId);
+    if (id || isDigest(refOrId)) return id ? this.get(id) : undefined;
+    const ref = parseReference(refOrId);
+    const byRef = this.refs.get(storeKey(ref));
+    if (byRef && this.visible(byRef)) return this.record(byRef);
+    const prefix = refOrId.replace(/^sha256:/, '');
+    if (!/^[a-f0-9]+$/.test(prefix)) return undefined;
+    const matches = [...this.configs.keys()].filter((i) => this.visible(i) && hex(i).startsWith(prefix));
+    return matches.length === 1 ? this.record(matches[0]) : undefined;
   }
 
-  private layerMeta(chainId: string): LayerMeta | undefined {
-    const f = `${this.layers}/${hex(chainId)}/meta.json`;
-    return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as LayerMeta) : undefined;
+  /** The image's layer directories, lowest first; also for an image deleted while a container uses it. */
+  layerDirs(id: string): string[] {
+    const config = this.configs.get(id.startsWith('sha256:') ? id : `sha256:${id}`);
+    return config ? chainIds(config.rootfs.diff_ids).map((c) => this.layerStore.dir(c)) : [];
   }
 
-  /** Runs writers one at a time: a failed load prunes unused layers, which must not race another load. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  // ---- writing ----
+
+  /**
+   * `docker load`: every image of a docker-archive, layers checked against the configs' diffIDs.
+   * Returns Docker's output lines; on any error nothing of the archive is kept.
+   */
+  load(tar: Readable, opts: { onProgress?: (p: Progress) => void } = {}): Promise<{ loaded: string[] }> {
+    return this.exclusive(async () => {
+      const dir = mkdtempSync(`${this.tmpRoot}/load-`);
+      const created: string[] = [];
+      try {
+        const images = await readArchive(tar, dir);
+        for (const img of images) {
+          const chains = chainIds(img.config.rootfs.diff_ids);
+          for (const [i, diffId] of img.config.rootfs.diff_ids.entries()) {
+            if (this.layerStore.meta(chains[i])) continue;
+            const input = layerInput(img.layers[i], opts.onProgress && ((p) => opts.onProgress?.({ ...p, id: hex(diffId).slice(0, 12) })));
+            const added = await this.layerStore.add(input, i ? chains[i - 1] : '', (actual) => {
+              if (actual !== diffId) throw new Error(`invalid diffID for layer ${i}: expected ${JSON.stringify(diffId)}, got ${JSON.stringify(actual)}`);
+            });
+            if (added.created) created.push(added.meta.chainId);
+          }
+        }
+        return { loaded: this.commitLoad(images.map((i) => ({ bytes: i.configBytes, config: i.config, tags: i.repoTags }))) };
+      } catch (e) {
+        this.layerStore.remove(this.unusedChains(created));
+        throw e;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  /** `docker import`: a filesystem tarball (plain or gzip) as a one-layer image; returns its ID. */
+  async importTar(tar: Readable, opts: ImportOptions): Promise<string> {
+    // Bad references and changes are refused before the body is read, as Docker does.
+    const ref = opts.repo ? repoTagReference(opts.repo, opts.tag) : undefined;
+    const config = applyChanges({}, opts.changes ?? []);
+    return this.exclusive(async () => {
+      const { meta, created } = await this.layerStore.add(tar, '');
+      try {
+        const bytes = importConfig(meta.diffId, config, opts.message || 'Imported from -', new Date());
+        const [id] = this.commit([{ bytes, config: parseConfig(bytes), tags: ref ? [ref] : [] }]);
+        if (ref) this.setTagTime(id);
+        this.log.info({ image: id }, 'image imported');
+        return id;
+      } catch (e) {
+        if (created) this.layerStore.remove(this.unusedChains([meta.chainId]));
+        throw e;
+      }
+    });
+  }
+
+  /** Points `newRef` (a tag; a bare name means latest) at the image; a tag taken from another image leaves that one dangling. */
+  tag(idOrRef: string, newRef: string): void {
+    const img = this.resolve(idOrRef);
+    if (!img) throw notFound(`No such image: ${familiarName(idOrRef)}`);
+    const ref = parseReference(newRef);
+    if (ref.digest) throw new ApiError(400, 'refusing to create a tag with a digest reference');
+    if (familiar({ ...ref, tag: undefined }) === 'sha256') throw new ApiError(400, 'refusing to create an ambiguous tag using digest algorithm as name');
+    this.refs.set(storeKey(ref), img.id);
+    this.saveRefs();
+    this.setTagTime(img.id);
+    this.log.info({ image: img.id, ref: storeKey(ref) }, 'image tagged');
+  }
+
+  /**
+   * Docker's image delete: a name untags (deleting the image with its last reference), an ID
+   * deletes. `usedBy` gives the containers (any state) created from an image, `running` the
+   * running ones. Conflicts are Docker's 409s; an image deleted with force while a stopped
+   * container uses it is hidden but kept for that container until `collect` finds it unused.
+   */
+  remove(refOrId: string, opts: RemoveOptions, usedBy: ImageUsers, running: ImageUsers = () => []): Promise<DeleteResponseItem[]> {
+    return this.exclusive(async () => {
+      this.collectNow(usedBy);
+      const img = this.resolve(refOrId);
+      if (!img) throw notFound(`No such image: ${familiarName(refOrId)}`);
+      const id = img.id;
+      const out: DeleteResponseItem[] = [];
+      let refs = this.refsOf(id);
+      let quiet = false;
+      if (!isIdPrefix(id, refOrId)) {
+        if (!opts.force && isSingleReference(refs) && usedBy(id).length > 0) {
+          throw conflict(`conflict: unable to remove repository reference ${JSON.stringify(refOrId)} (must force) - container ${shortId(usedBy(id)[0])} is using its referenced image ${shortId(id)}`);
+        }
+        const parsed = tagNameOnly(parseReference(refOrId));
+        this.refs.delete(storeKey(parsed));
+        out.push({ Untagged: familiar(parsed) });
+        refs = this.refsOf(id);
+        // With the repository's last tag gone, its digest references go too.
+        if (!parsed.digest && !refs.some((r) => !r.digest && repositoryName(r) === repositoryName(parsed))) {
+          for (const r of refs.filter((x) => x.digest && repositoryName(x) === repositoryName(parsed))) {
+            this.refs.delete(storeKey(r));
+            out.push({ Untagged: familiar(r) });
+          }
+          refs = this.refsOf(id);
+        }
+        if (refs.length > 0) {
+          this.saveRefs();
+          return out;
+        }
+        quiet = true;
+      } else if (isSingleReference(refs)) {
+        const c = this.deleteConflict(id, { running: true, stopped: !opts.force, references: false }, usedBy, running);
+        if (c) throw conflict(conflictMessage(id, c));
+        for (const r of refs) {
+          this.refs.delete(storeKey(r));
+          out.push({ Untagged: familiar(r) });
+        }
+      }
+      const c = this.deleteConflict(id, { running: true, stopped: !opts.force, references: !opts.force }, usedBy, running);
+      if (c) {
+        this.saveRefs();
+        // After untagging by name, an image still in use simply stays, dangling.
+        if (quiet && (this.refsOf(id).length > 0 || c.used)) return out;
+        throw conflict(conflictMessage(id, c));
+      }
+      for (const r of this.refsOf(id)) {
+        this.refs.delete(storeKey(r));
+        out.push({ Untagged: familiar(r) });
+      }
+      this.saveRefs();
+      out.push({ Deleted: id });
+      if (usedBy(id).length > 0) {
+        this.meta[id] = { retained: true };
+        this.saveMeta();
+      } else {
+        for (const chain of this.deleteImage(id)) out.push({ Deleted: chain });
+      }
+      this.log.info({ image: id }, 'image deleted');
+      return out;
+    });
+  }
+
+  /** Drops images deleted while in use once no container uses them; call after removing a container. */
+  collect(usedBy: ImageUsers): Promise<void> {
+    return this.exclusive(async () => this.collectNow(usedBy));
+  }
+
+  // ---- internals ----
+
+  /** Writers one at a time: a load reusing a layer must not race a delete removing it. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  list(): ImageRecord[] {
-    return [...this.images.values()];
+  private visible(id: string): boolean {
+    return this.configs.has(id) && !this.meta[id]?.retained;
   }
 
-  get(id: string): ImageRecord | undefined {
-    return this.images.get(id.startsWith('sha256:') ? id : `sha256:${id}`);
+  private record(id: string): ImageRecord {
+    const config = this.configs.get(id) as OciImageConfig;
+    const refs = this.refsOf(id);
+    const layers = chainIds(config.rootfs.diff_ids).map((chainId, i) => ({
+      diffId: config.rootfs.diff_ids[i],
+      chainId,
+      size: this.layerStore.meta(chainId)?.size ?? 0,
+      dir: this.layerStore.dir(chainId),
+    }));
+    return {
+      id,
+      config,
+      repoTags: refs.filter((r) => r.tag).map(familiar),
+      repoDigests: refs.filter((r) => r.digest).map(familiar),
+      size: layers.reduce((n, l) => n + l.size, 0),
+      created: config.created ?? '',
+      lastTagTime: this.meta[id]?.lastTagTime ?? '',
+      layers,
+    };
   }
 
-  /** Full ID (with or without sha256:), a reference, or a unique ID prefix; undefined when absent. */
-  resolve(refOrId: string): ImageRecord | undefined {
-    const byId = this.get(refOrId);
-    if (byId) return byId;
-    if (/^[0-9a-f]{64}$/.test(refOrId)) return undefined;
-    let ref: string | undefined;
-    try {
-      ref = normalized(parseReference(refOrId));
-    } catch (e) {
-      if (!/^(sha256:)?[0-9a-f]+$/.test(refOrId)) throw e;
-    }
-    if (ref && this.refs.refs[ref]) return this.images.get(this.refs.refs[ref]);
-    const prefix = refOrId.replace(/^sha256:/, '');
-    if (/^[0-9a-f]+$/.test(prefix)) {
-      const matches = this.list().filter((i) => hex(i.id).startsWith(prefix));
-      if (matches.length === 1) return matches[0];
-    }
+  /** The image's references, sorted by their full form as Docker's reference store sorts them. */
+  private refsOf(id: string): Reference[] {
+    return [...this.refs.entries()]
+      .filter(([, v]) => v === id)
+      .map(([k]) => k)
+      .sort()
+      .map((k) => parseReference(k));
+  }
+
+  private deleteConflict(id: string, check: { running: boolean; stopped: boolean; references: boolean }, usedBy: ImageUsers, running: ImageUsers): Conflict | undefined {
+    const active = running(id);
+    if (check.running && active.length > 0) return { hard: true, used: true, message: `image is being used by running container ${shortId(active[0])}` };
+    if (check.references && this.refsOf(id).length > 0) return { hard: false, used: false, message: 'image is referenced in multiple repositories' };
+    const stopped = usedBy(id).filter((c) => !active.includes(c));
+    if (check.stopped && stopped.length > 0) return { hard: false, used: true, message: `image is being used by stopped container ${shortId(stopped[0])}` };
     return undefined;
   }
 
-  /** Absolute `diff` directories of the image's layers, lowest first. */
-  layerDirs(id: string): string[] {
-    const img = this.get(id);
-    if (!img) return [];
-    return chainIds(img.config.rootfs.diff_ids).map((c) => `${this.layers}/${hex(c)}/diff`);
+  /** Removes the image's blob and the layers no other image has; returns those layers' chain IDs, top first. */
+  private deleteImage(id: string): string[] {
+    const config = this.configs.get(id) as OciImageConfig;
+    this.configs.delete(id);
+    if (this.meta[id]) {
+      delete this.meta[id];
+      this.saveMeta();
+    }
+    rmSync(`${this.blobs}/${hex(id)}`, { force: true });
+    const gone = this.unusedChains(chainIds(config.rootfs.diff_ids).reverse());
+    this.layerStore.remove(gone);
+    return gone;
+  }
+
+  private collectNow(usedBy: ImageUsers): void {
+    for (const [id, m] of Object.entries(this.meta)) {
+      if (m.retained && usedBy(id).length === 0) this.deleteImage(id);
+    }
+  }
+
+  /** Those of `chains` that no present image (retained ones included) has. */
+  private unusedChains(chains: string[]): string[] {
+    const used = new Set<string>();
+    for (const config of this.configs.values()) for (const c of chainIds(config.rootfs.diff_ids)) used.add(c);
+    return chains.filter((c) => !used.has(c));
   }
 
   /**
-   * Extracts a layer tar unless its chain is already present; verifies the diffID when one is
-   * expected. Returns the layer's chain ID and whether this call created it.
+   * Stores config blobs (their layers present) and points their tags at them. The journal lets
+   * open() undo a commit that a crash interrupted before repositories.json was replaced.
    */
-  async addLayer(tar: Readable, parentChain: string, expectedDiffId?: string): Promise<{ chainId: string; diffId: string; created: boolean }> {
-    if (expectedDiffId) {
-      const chainId = chainOf(parentChain, expectedDiffId);
-      if (this.layerMeta(chainId)) {
-        tar.resume();
-        return { chainId, diffId: expectedDiffId, created: false };
-      }
-    }
-    const tmp = `${this.layers}/tmp-${randomBytes(6).toString('hex')}`;
-    mkdirSync(`${tmp}/diff`, { recursive: true });
-    try {
-      const { diffId, size } = await extractLayer(tar, `${tmp}/diff`);
-      if (expectedDiffId && diffId !== expectedDiffId) {
-        throw Object.assign(new Error(`layer digest mismatch: expected ${expectedDiffId}, got ${diffId}`), { statusCode: 400 });
-      }
-      const chainId = chainOf(parentChain, diffId);
-      const dest = `${this.layers}/${hex(chainId)}`;
-      if (existsSync(dest)) {
-        rmSync(tmp, { recursive: true, force: true });
-        return { chainId, diffId, created: false };
-      }
-      writeJsonAtomic(`${tmp}/meta.json`, { diffId, chainId, parent: parentChain, size } satisfies LayerMeta);
-      renameSync(tmp, dest);
-      return { chainId, diffId, created: true };
-    } catch (e) {
-      rmSync(tmp, { recursive: true, force: true });
-      throw e;
-    }
-  }
-
-  /** Stores a config blob (its layers must be present) and returns the image ID. */
-  addImage(configBytes: Buffer): string {
-    const id = `sha256:${createHash('sha256').update(configBytes).digest('hex')}`;
-    const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
-    for (const c of chainIds(config.rootfs.diff_ids)) {
-      if (!this.layerMeta(c)) throw new Error(`layer ${c} of image ${id} is missing`);
-    }
-    const file = `${this.blobs}/${hex(id)}`;
-    if (!existsSync(file)) writeFileAtomic(file, configBytes.toString('utf8'));
-    this.index(id, config);
-    return id;
-  }
-
-  /** Points a reference at an image; a tag that pointed elsewhere leaves that image dangling. */
-  tag(id: string, ref: string): void {
-    const key = normalized(parseReference(ref));
-    this.refs.refs[key] = id;
-    this.refs.tagTimes[key] = new Date().toISOString();
+  private commit(images: Array<{ bytes: Buffer; config: OciImageConfig; tags: Reference[] }>): string[] {
+    const ids = images.map((i) => `sha256:${sha256(i.bytes)}`);
+    const refs = new Map(this.refs);
+    images.forEach((img, i) => img.tags.forEach((t) => refs.set(storeKey(t), ids[i])));
+    const created = [...new Set(ids.filter((id) => !this.configs.has(id)))];
+    writeJsonAtomic(this.journalFile, { created, refs: Object.fromEntries(refs) } satisfies Journal);
+    images.forEach((img, i) => {
+      if (created.includes(ids[i])) writeFileAtomic(`${this.blobs}/${hex(ids[i])}`, img.bytes.toString('utf8'));
+      this.configs.set(ids[i], img.config);
+      // Loading an image again brings it back if it had been deleted while in use.
+      if (this.meta[ids[i]]?.retained) delete this.meta[ids[i]];
+    });
+    this.refs = refs;
     this.saveRefs();
-    this.log.info({ image: id, ref: key }, 'image tagged');
+    this.saveMeta();
+    rmSync(this.journalFile, { force: true });
+    return ids;
   }
 
-  /** Removes layers no image uses any more (a chain is used by every image that contains it). */
-  removeUnusedLayers(): string[] {
-    const used = new Set<string>();
-    for (const img of this.images.values()) for (const c of chainIds(img.config.rootfs.diff_ids)) used.add(hex(c));
-    const removed: string[] = [];
-    for (const name of readdirSync(this.layers)) {
-      if (name.startsWith('tmp-') || used.has(name)) continue;
-      rmSync(`${this.layers}/${name}`, { recursive: true, force: true });
-      removed.push(`sha256:${name}`);
+  /** commit() for `docker load`, with Docker's output lines (including its quirks). */
+  private commitLoad(images: Array<{ bytes: Buffer; config: OciImageConfig; tags: Reference[] }>): string[] {
+    const lines: string[] = [];
+    const idLines: string[] = [];
+    const refs = new Map(this.refs);
+    let lastTagged = 0;
+    for (const img of images) {
+      const id = `sha256:${sha256(img.bytes)}`;
+      idLines.push(`Loaded image ID: ${id}`);
+      for (const t of img.tags) {
+        const previous = refs.get(storeKey(t));
+        if (previous && previous !== id) lines.push(`The image ${familiar(t)} already exists, renaming the old one with ID ${previous} to empty string`);
+        refs.set(storeKey(t), id);
+        lines.push(`Loaded image: ${familiar(t)}`);
+      }
+      lastTagged = img.tags.length;
     }
-    return removed;
+    this.commit(images);
+    this.log.info({ images: images.length }, 'images loaded');
+    // Docker lists the IDs only when the archive's last image had no tag.
+    return lastTagged === 0 ? [...lines, ...idLines] : lines;
   }
 
-  /** Docker's image delete: untag by name, delete by ID, conflicts with containers as Docker reports them. */
-  remove(refOrId: string, opts: { force: boolean; noprune: boolean }, users: { all: (id: string) => string[]; running: (id: string) => string[] }): DeleteLine[] {
-    const img = this.resolve(refOrId);
-    if (!img) throw notFound(`No such image: ${refOrId}`);
-    const short = shortId(img.id);
-    const byName = !this.isIdRef(refOrId, img);
-    const lines: DeleteLine[] = [];
-    const running = users.running(img.id);
-    const all = users.all(img.id);
-    if (byName) {
-      const key = normalized(parseReference(refOrId));
-      const tagsLeft = Object.entries(this.refs.refs).filter(([k, v]) => v === img.id && k !== key && !parseReference(k).digest).length;
-      if (tagsLeft === 0 && all.length > 0 && !opts.force) {
-        throw conflict(`conflict: unable to remove repository reference "${refOrId}" (must force) - container ${shortId(all[0])} is using its referenced image ${short}`);
-      }
-      delete this.refs.refs[key];
-      delete this.refs.tagTimes[key];
-      lines.push({ Untagged: familiar(parseReference(key)) });
-      const remaining = Object.values(this.refs.refs).filter((v) => v === img.id).length;
-      if (remaining > 0 || all.length > 0) {
-        this.saveRefs();
-        return lines;
-      }
-    } else {
-      if (running.length > 0) throw conflict(`conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${shortId(running[0])}`);
-      const tags = Object.keys(this.refs.refs).filter((k) => this.refs.refs[k] === img.id);
-      if (tags.filter((k) => !parseReference(k).digest).length > 1 && !opts.force) {
-        throw conflict(`conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
-      }
-      if (all.length > 0 && !opts.force) throw conflict(`conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${shortId(all[0])}`);
-      for (const k of tags) {
-        delete this.refs.refs[k];
-        delete this.refs.tagTimes[k];
-        lines.push({ Untagged: familiar(parseReference(k)) });
-      }
-      if (all.length > 0) {
-        this.saveRefs();
-        return lines;
-      }
+  private setTagTime(id: string): void {
+    this.meta[id] = { ...this.meta[id], lastTagTime: new Date().toISOString() };
+    this.saveMeta();
+  }
+
+  private saveRefs(): void {
+    writeJsonAtomic(this.refsFile, Object.fromEntries([...this.refs.entries()].sort(([a], [b]) => (a < b ? -1 : 1))));
+  }
+
+  private saveMeta(): void {
+    writeJsonAtomic(this.metaFile, this.meta);
+  }
+
+  private rollBackInterruptedCommit(): void {
+    const journal = readJson<Journal | null>(this.journalFile, null);
+    if (!journal) return;
+    if (!isDeepStrictEqual(readJson(this.refsFile, {}), journal.refs)) {
+      for (const id of journal.created) rmSync(`${this.blobs}/${hex(id)}`, { force: true });
+      this.log.warn({ images: journal.created }, 'rolled back an interrupted image commit');
     }
-    this.saveRefs();
-    this.images.delete(img.id);
-    rmSync(`${this.blobs}/${hex(img.id)}`, { force: true });
-    lines.push({ Deleted: img.id });
-    if (!opts.noprune) for (const l of this.removeUnusedLayers()) lines.push({ Deleted: l });
-    this.log.info({ image: img.id }, 'image deleted');
-    return lines;
+    rmSync(this.journalFile, { force: true });
   }
-
-  private isIdRef(ref: string, img: ImageRecord): boolean {
-    const h = ref.replace(/^sha256:/, '');
-    return /^[0-9a-f]+$/.test(h) && hex(img.id).startsWith(h) && !this.refs.refs[safeNormalized(ref)];
-  }
-
 }
 
-function safeNormalized(ref: string): string {
+/** A layer tar from the unpacked archive, reporting "Loading layer" progress when asked. */
+function layerInput(path: string, onProgress?: (p: Progress) => void): Readable {
+  const file = createReadStream(path);
+  return onProgress ? withProgress(file, statSync(path).size, '', 'Loading layer', onProgress) : file;
+}
+
+function readJson<T>(path: string, fallback: T): T {
   try {
-    return normalized(parseReference(ref));
-  } catch {
-    return '';
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
+    throw e;
   }
+}
+
+/** httputils.RepoTagReference: the repository and tag of an import or tag request. */
+export function repoTagReference(repo: string, tag?: string): Reference {
+  const ref = parseReference(repo);
+  if (ref.digest) throw new ApiError(400, 'cannot import digest reference');
+  return tag ? withTag(ref, tag) : tagNameOnly(ref);
+}
+
+/** Whether `s` names the image by (a prefix of) its ID rather than by a reference. */
+function isIdPrefix(id: string, s: string): boolean {
+  return id.startsWith(s) || hex(id).startsWith(s);
+}
+
+/** All references in one repository, with at most one tag. */
+function isSingleReference(refs: Reference[]): boolean {
+  if (refs.length <= 1) return refs.length === 1;
+  const tags = refs.filter((r) => !r.digest);
+  if (tags.length > 1) return false;
+  const digestRepos = new Set(refs.filter((r) => r.digest).map(repositoryName));
+  const single = tags[0] ?? refs[0];
+  return digestRepos.size === 1 && digestRepos.has(repositoryName(single));
+}
+
+function conflictMessage(id: string, c: Conflict): string {
+  return `conflict: unable to delete ${shortId(id)} (${c.hard ? 'cannot be forced' : 'must be forced'}) - ${c.message}`;
 }

@@ -1,14 +1,15 @@
-// /images/*: list, inspect, history, delete, tag, load, import. Names may contain slashes,
-// so the per-image routes are wildcards dispatched on their last segment.
+// /images/*: list, inspect, history, delete, tag, load, import, as Docker 24 serves them.
+// Names may contain slashes, so the per-image routes are wildcards dispatched on their last segment.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { Readable } from 'stream';
-import { loadArchive } from '../../images/archive';
-import { importTar } from '../../images/import';
-import { parseReference } from '../../images/reference';
+import { PassThrough, Readable } from 'stream';
+import type { ReadableStream } from 'stream/web';
+import { filterImages } from '../../images/filters';
+import { type Progress, progressMessage, withProgress } from '../../images/progress';
+import { familiar, familiarName } from '../../images/reference';
 import { imageHistory, imageInspect, imageSummary } from '../../images/shapes';
-import type { ImageRecord, ImageStore } from '../../images/store';
-import { parseFilters, qbool } from '../app';
+import { type ImageRecord, type ImageStore, repoTagReference } from '../../images/store';
+import { parseFilters } from '../app';
 import { ApiError, badRequest, notFound } from '../errors';
 
 export interface ImageDeps {
@@ -20,136 +21,173 @@ export interface ImageDeps {
   runningUsers(imageId: string): string[];
 }
 
-type Req = FastifyRequest<{ Params: { '*': string }; Querystring: Record<string, string | string[]> }>;
+type Query = Record<string, string | string[] | undefined>;
+type Req = FastifyRequest<{ Params: { '*': string }; Querystring: Query }>;
 
-function str(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[v.length - 1] : v;
+function str(v: string | string[] | undefined): string {
+  return (Array.isArray(v) ? v[0] : v) ?? '';
 }
 
-function list(v: string | string[] | undefined): string[] {
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+/** httputils.BoolValue: anything but '', 0, no, false, none (any case) is true. */
+function boolValue(v: string | string[] | undefined): boolean {
+  return !['', '0', 'no', 'false', 'none'].includes(str(v).trim().toLowerCase());
 }
 
-/** Writes a JSON-lines progress stream as Docker's jsonmessage format. */
-function jsonStream(reply: FastifyReply, messages: object[]): void {
-  reply.hijack();
-  reply.raw.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': '1.43' });
-  for (const m of messages) reply.raw.write(JSON.stringify(m) + '\r\n');
-  reply.raw.end();
+function apiVersionBelow(req: FastifyRequest, version: string): boolean {
+  const v = (req.raw as { apiVersion?: string }).apiVersion;
+  if (!v) return false;
+  const [a1, a2] = v.split('.').map(Number);
+  const [b1, b2] = version.split('.').map(Number);
+  return a1 < b1 || (a1 === b1 && a2 < b2);
 }
 
-function matchesFilters(img: ImageRecord, f: Record<string, string[]>, images: ImageStore): boolean {
-  const any = (key: string, test: (v: string) => boolean): boolean => !f[key] || f[key].some(test);
-  const createdOf = (ref: string): number => {
-    const other = images.resolve(ref);
-    if (!other) throw notFound(`No such image: ${ref}`);
-    return Date.parse(other.created);
-  };
-  return (
-    any('dangling', (v) => (v === 'true' || v === '1') === (img.repoTags.length === 0)) &&
-    any('reference', (v) => img.repoTags.some((t) => globMatch(v, t) || globMatch(v, t.replace(/:[^:/]+$/, '')))) &&
-    any('label', (v) => {
-      const [k, val] = v.split('=', 2);
-      const labels = img.config.config?.Labels ?? {};
-      return val === undefined ? k in labels : labels[k] === val;
-    }) &&
-    any('before', (v) => Date.parse(img.created) < createdOf(v)) &&
-    any('since', (v) => Date.parse(img.created) > createdOf(v))
-  );
+/**
+ * A jsonmessage stream (application/json, one JSON object and CRLF per message). Nothing is sent
+ * until the first message, so an error before it can still be a plain HTTP error, as in Docker.
+ */
+class JsonStream {
+  private out?: PassThrough;
+
+  constructor(private readonly reply: FastifyReply) {}
+
+  get started(): boolean {
+    return this.out !== undefined;
+  }
+
+  private start(): PassThrough {
+    if (!this.out) {
+      this.out = new PassThrough();
+      void this.reply.code(200).type('application/json').send(this.out);
+    }
+    return this.out;
+  }
+
+  write(message: object): void {
+    this.start().write(JSON.stringify(message) + '\r\n');
+  }
+
+  /** Docker's FormatError line. */
+  error(err: Error): void {
+    this.write({ errorDetail: { message: err.message }, error: err.message });
+  }
+
+  end(): FastifyReply {
+    this.start().end();
+    return this.reply;
+  }
 }
 
-/** Docker's reference filter: shell-style patterns where `*` does not cross `/`. */
-function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '$');
-  return re.test(value);
+/** An import source URL fetched as Docker's GetWithStatusError does, with its messages and codes. */
+async function download(src: string): Promise<{ body: Readable; size: number }> {
+  let res: Response;
+  try {
+    res = await fetch(src);
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new ApiError(cause?.code === 'ENOTFOUND' ? 404 : 500, `Get ${JSON.stringify(src)}: ${cause?.message ?? (e as Error).message}`);
+  }
+  if (res.status >= 400) {
+    const text = (await res.text().catch(() => '')).trim();
+    const code = [400, 401, 403, 404].includes(res.status) ? res.status : 500;
+    throw new ApiError(code, `failed to GET ${src} with status ${res.status} ${res.statusText}: ${text}`);
+  }
+  if (!res.body) throw new ApiError(500, `failed to GET ${src}: empty body`);
+  return { body: Readable.fromWeb(res.body as ReadableStream), size: Number(res.headers.get('content-length') ?? -1) };
 }
 
 export function registerImageRoutes(app: FastifyInstance, deps: ImageDeps): void {
   const { images } = deps;
   const find = (name: string): ImageRecord => {
     const img = images.resolve(name);
-    if (!img) throw notFound(`No such image: ${name}`);
+    if (!img) throw notFound(`No such image: ${familiarName(name)}`);
     return img;
   };
 
-  app.get('/images/json', async (req: FastifyRequest<{ Querystring: Record<string, string> }>) => {
-    const filters = parseFilters(req.query.filters);
-    for (const key of Object.keys(filters)) {
-      if (!['dangling', 'reference', 'label', 'before', 'since'].includes(key)) throw badRequest(`invalid filter '${key}'`);
-    }
-    return images
-      .list()
-      .filter((i) => matchesFilters(i, filters, images))
-      .sort((a, b) => Date.parse(b.created) - Date.parse(a.created))
-      .map(imageSummary);
+  app.get('/images/json', async (req: FastifyRequest<{ Querystring: Query }>) => {
+    const selected = filterImages(images.list(), parseFilters(str(req.query.filters)), (ref) => images.resolve(ref));
+    // API 1.43 sends empty lists for an untagged image; older versions Docker's placeholders.
+    const placeholders = apiVersionBelow(req, '1.43');
+    return selected.map((img) =>
+      imageSummary(placeholders && img.repoTags.length === 0 && img.repoDigests.length === 0 ? { ...img, repoTags: ['<none>:<none>'], repoDigests: ['<none>@<none>'] } : img),
+    );
   });
 
   app.get('/images/*', async (req: Req) => {
     const path = req.params['*'];
-    if (path.endsWith('/json')) {
-      const img = find(path.slice(0, -'/json'.length));
-      return imageInspect(img, images.layerDirs(img.id));
-    }
+    if (path.endsWith('/json')) return imageInspect(find(path.slice(0, -'/json'.length)));
     if (path.endsWith('/history')) return imageHistory(find(path.slice(0, -'/history'.length)));
     throw notFound('page not found');
   });
 
   app.delete('/images/*', async (req: Req) => {
     const name = req.params['*'];
-    return images.exclusive(async () =>
-      images.remove(name, { force: qbool(str(req.query.force)), noprune: qbool(str(req.query.noprune)) }, { all: deps.usedBy, running: deps.runningUsers }),
-    );
+    if (!name.trim()) throw badRequest('image name cannot be blank');
+    return images.remove(name, { force: boolValue(req.query.force), noprune: boolValue(req.query.noprune) }, deps.usedBy, deps.runningUsers);
   });
 
   app.post('/images/*', async (req: Req, reply) => {
     const path = req.params['*'];
     if (!path.endsWith('/tag')) throw notFound('page not found');
-    const img = find(path.slice(0, -'/tag'.length));
     const repo = str(req.query.repo);
     if (!repo) throw badRequest('repository name must have at least one component');
-    const tag = str(req.query.tag);
-    const ref = parseReference(tag ? `${repo}:${tag}` : repo);
-    if (ref.digest) throw badRequest('refusing to create a tag with a digest reference');
-    images.tag(img.id, tag ? `${repo}:${tag}` : repo);
+    const ref = repoTagReference(repo, str(req.query.tag) || undefined);
+    let img: ImageRecord | undefined;
+    try {
+      img = find(path.slice(0, -'/tag'.length));
+    } catch (e) {
+      // Docker answers 404 for any failure to find the source image, invalid names included.
+      throw notFound((e as Error).message);
+    }
+    images.tag(img.id, familiar(ref));
     return reply.code(201).send();
   });
 
   app.post('/images/load', async (req: Req, reply) => {
-    const lines = await images.exclusive(() => loadArchive(images, req.raw));
-    deps.log.info({ loaded: lines }, 'images loaded');
-    jsonStream(
-      reply,
-      lines.map((l) => ({ stream: `${l}\n` })),
-    );
+    // Docker's default is quiet; the docker CLI asks for progress only on a terminal.
+    const quiet = req.query.quiet === undefined ? true : boolValue(req.query.quiet);
+    const out = new JsonStream(reply);
+    try {
+      const { loaded } = await images.load(req.raw, { onProgress: quiet ? undefined : (p: Progress) => out.write(progressMessage(p)) });
+      for (const line of loaded) out.write({ stream: `${line}\n` });
+    } catch (e) {
+      deps.log.info({ err: e }, 'image load failed');
+      out.error(e as Error);
+    }
+    return out.end();
   });
 
   app.post('/images/create', async (req: Req, reply) => {
+    const out = new JsonStream(reply);
     const fromImage = str(req.query.fromImage);
-    const fromSrc = str(req.query.fromSrc);
     if (fromImage) {
-      throw new ApiError(501, `pulling from registries is not supported by berth yet: load ${fromImage} with "docker load" instead`);
+      out.error(new Error(`pulling images from a registry is not implemented in berth yet (${fromImage}); load the image with "docker load" instead`));
+      return out.end();
     }
-    if (!fromSrc) throw badRequest('either fromImage or fromSrc must be given');
+    let src = str(req.query.fromSrc);
+    if (!src) throw badRequest('either fromImage or fromSrc must be given');
     const repo = str(req.query.repo);
     const tag = str(req.query.tag);
-    if (repo) parseReference(tag ? `${repo}:${tag}` : repo);
+    if (repo) repoTagReference(repo, tag || undefined);
+    const message = str(req.query.message) || `Imported from ${src}`;
+    const changes = ([] as string[]).concat(req.query.changes ?? []);
     let body: Readable = req.raw;
-    if (fromSrc !== '-') {
-      let url: URL;
-      try {
-        url = new URL(fromSrc);
-      } catch {
-        throw badRequest(`invalid URL ${fromSrc}`);
-      }
-      const res = await fetch(url, { signal: AbortSignal.timeout(30_000) }).catch((e: Error) => {
-        throw new ApiError(500, `Get "${fromSrc}": ${e.message}`);
+    if (src !== '-') {
+      if (!src.includes('://')) src = `http://${src}`;
+      const remote = await download(src);
+      out.write({ status: `Downloading from ${src}` });
+      body = withProgress(remote.body, remote.size, '', 'Importing', (p) => {
+        out.write(progressMessage(p));
+        // Docker's import progress output ends each bar with an empty message.
+        if (p.last) out.write({});
       });
-      if (!res.ok || !res.body) throw new ApiError(500, `Get "${fromSrc}": ${res.status} ${res.statusText}`);
-      body = Readable.fromWeb(res.body as import('stream/web').ReadableStream);
     }
-    const id = await images.exclusive(() =>
-      importTar(images, body, { repo, tag, changes: list(req.query.changes), message: str(req.query.message), source: fromSrc }),
-    );
-    jsonStream(reply, [{ status: id }]);
+    try {
+      const id = await images.importTar(body, { repo: repo || undefined, tag: tag || undefined, changes, message });
+      out.write({ status: id });
+    } catch (e) {
+      if (!out.started) throw e;
+      out.error(e as Error);
+    }
+    return out.end();
   });
 }
