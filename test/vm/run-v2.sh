@@ -9,7 +9,6 @@
 #   BERTH_VM_TIMEOUT  seconds the VM may run before it counts as hung (default 600)
 #   BERTH_VM_ACCEL    qemu accelerator (default tcg: with kvm, guests do not boot on this kind of machine)
 #   BERTH_VM_MIRROR   Debian mirror for debootstrap (default: the one apt uses)
-#   BERTH_VM_STRICT   1: checks of known, reported bugs fail the run instead of warning
 #
 # Exit status: 0 PASS, 1 FAIL, 2 setup error, 124 the VM timed out. The console log is kept in
 # $CACHE/console.log and printed whole on anything but PASS.
@@ -42,6 +41,8 @@ mkdir -p "$CACHE"
 # One run at a time: runs share the cache and prune old images.
 exec 9>"$CACHE/.lock"
 flock -w 1800 9 || die "timed out waiting for $CACHE/.lock"
+# Leftovers of a run that was killed midway.
+rm -rf "$CACHE"/tmp.* "$CACHE/stage" "$CACHE"/*.tmp
 
 # ---- 1. host tools ------------------------------------------------------------------------
 APT_UPDATED=0
@@ -70,9 +71,10 @@ kernel_package() {
   apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
 }
 KPKG=${BERTH_VM_KERNEL_PKG:-$(kernel_package)}
-if [ -z "$KPKG" ]; then
+# Not cached yet: ask fresh package lists, so that the download does not chase a superseded version.
+if [ -z "$KPKG" ] || { [ -z "${BERTH_VM_KERNEL_PKG:-}" ] && [ ! -f "$CACHE/kernel-${KPKG#linux-image-}/.done" ]; }; then
   apt_update
-  KPKG=$(kernel_package)
+  KPKG=${BERTH_VM_KERNEL_PKG:-$(kernel_package)}
 fi
 [ -n "$KPKG" ] || die "cannot tell which kernel package linux-image-amd64 stands for"
 KREL=${KPKG#linux-image-}
@@ -86,8 +88,7 @@ if [ ! -f "$KDIR/.done" ]; then
   chmod 755 "$tmp"
   # apt downloads as _apt when it may write there (else it warns and downloads as root).
   chown _apt "$tmp" 2>/dev/null || true
-  (cd "$tmp" && apt-get download -qq "$KPKG") || { apt_update && (cd "$tmp" && apt-get download -qq "$KPKG"); } ||
-    die "apt-get download $KPKG failed"
+  (cd "$tmp" && apt-get download -qq "$KPKG") || die "apt-get download $KPKG failed"
   dpkg-deb -x "$tmp"/"$KPKG"_*.deb "$tmp/x"
   src=$tmp/x/$MODDIR
   declare -A KO=() SEEN=()
@@ -259,7 +260,7 @@ qrc=0
 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel "$ACCEL" -m 2048 -smp 2 \
   -kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
   -drive "file=$DISK,format=raw,if=virtio,snapshot=on" \
-  -append "console=ttyS0 root=/dev/vda rw init=/berth-vm-init panic=-1 systemd.unified_cgroup_hierarchy=1 BERTH_VM_STRICT=${BERTH_VM_STRICT:-0}" \
+  -append "console=ttyS0 root=/dev/vda rw init=/berth-vm-init panic=-1 systemd.unified_cgroup_hierarchy=1" \
   -nic none -nographic -no-reboot </dev/null >"$CONSOLE" 2>&1 || qrc=$?
 log "VM ran $((SECONDS - BOOT))s (qemu exit $qrc)"
 

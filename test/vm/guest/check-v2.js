@@ -27,15 +27,6 @@ function warn(msg) {
   log(`WARN ${msg}`);
   warnings.push(msg);
 }
-// Checks of bugs known and reported but not fixed yet: warnings, or failures with BERTH_VM_STRICT=1
-// (run-v2.sh passes it on the kernel command line). Move each to check() once its fix lands.
-const STRICT = process.env.BERTH_VM_STRICT === '1';
-function known(name, ok, detail) {
-  if (ok) return check(name, true, detail);
-  if (STRICT) return check(`known bug: ${name}`, false, detail);
-  warn(`known bug: ${name}${detail === undefined ? '' : ` (${detail})`}`);
-  return false;
-}
 class Fatal extends Error {}
 function must(name, ok, detail) {
   if (!check(name, ok, detail)) throw new Fatal(name);
@@ -144,25 +135,8 @@ async function startDaemon() {
   check('/info CgroupVersion is 2', info.json && info.json.CgroupVersion === '2', info.json && info.json.CgroupVersion);
 }
 
-/** Writes the busybox layer into the shim store's layer dir (only while dist carries the temporary image shim). */
-function seedShim() {
-  const dir = '/var/lib/berth/layers/shim/diff';
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = fs.mkdtempSync('/tmp/arch-');
-  const x = spawnSync('tar', ['-xf', IMAGE_TAR, '-C', tmp], { encoding: 'utf8' });
-  if (x.status !== 0) throw new Error(`tar: ${x.stderr}`);
-  const manifest = JSON.parse(fs.readFileSync(`${tmp}/manifest.json`, 'utf8'));
-  const l = spawnSync('tar', ['-xf', `${tmp}/${manifest[0].Layers[0]}`, '-C', dir], { encoding: 'utf8' });
-  if (l.status !== 0) throw new Error(`tar: ${l.stderr}`);
-}
-
 async function loadImage() {
   const res = await api('POST', '/images/load?quiet=1', undefined, { stream: fs.createReadStream(IMAGE_TAR), contentType: 'application/x-tar' });
-  if (res.status === 404 || (res.status === 200 && fs.readFileSync(`${BERTH}/dist/daemon/images/store.js`, 'utf8').includes('TEMP shim'))) {
-    warn(`POST /images/load answered ${res.status} ${res.text.slice(0, 200).trim()}: dist carries the temporary image shim, so its layer dir was seeded by hand`);
-    seedShim();
-    return;
-  }
   must('POST /images/load', res.status === 200 && !/errorDetail/.test(res.text), `${res.status} ${res.text.slice(0, 300)}`);
   const img = await api('GET', '/images/busybox:latest/json');
   must('busybox:latest is present after load', img.status === 200, `${img.status} ${img.text.slice(0, 200)}`);
@@ -236,7 +210,7 @@ async function oomContainer() {
   check('oom container did not print "survived"', !logs.text.includes('survived'), JSON.stringify(logs.text.slice(-200)));
   check('oom container exit code is 137', done.State.ExitCode === 137, done.State.ExitCode);
   // Docker reports OOMKilled; berth never reads memory.events (v2) or memory.oom_control (v1).
-  known('State.OOMKilled is true after an OOM kill', done.State.OOMKilled === true, `OOMKilled ${done.State.OOMKilled}`);
+  check('State.OOMKilled is true after an OOM kill', done.State.OOMKilled === true, `OOMKilled ${done.State.OOMKilled}`);
   // inspect says "exited" as soon as the state is saved; the cgroup goes a moment later (after the network).
   const gone = await waitFor('rmdir', () => !fs.existsSync(dir), 10_000);
   check('oom container cgroup removed within 10 s of its exit', gone);
@@ -277,7 +251,7 @@ async function sharesRange() {
     must('create', c.status === 201 && c.json && c.json.Id, `${c.status} ${c.text.slice(0, 300)}`);
     const st = await api('POST', `/containers/${c.json.Id}/start`);
     const got = st.status === 204 ? read(`${CG}/${PARENT}/${c.json.Id}/cpu.weight`) : `start ${st.status} ${st.text.trim().slice(0, 300)}`;
-    known(`CpuShares ${shares} starts with cpu.weight ${weight}`, got === String(weight), got);
+    check(`CpuShares ${shares} starts with cpu.weight ${weight}`, got === String(weight), got);
     await remove(c.json.Id, `CpuShares ${shares} container`);
   }
 }
@@ -294,11 +268,11 @@ async function crashRecovery() {
   const alive = () => fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(read(`/proc/${pid}/status`));
   const i = await inspect(id);
   check('after a crash and restart the container is exited', i && i.State.Status === 'exited' && !i.State.Running, JSON.stringify(i && i.State));
-  known("after a crash and restart the container's process is gone", !alive(), `pid ${pid} still runs in ${read(`/proc/${pid}/cgroup`)}`);
-  known("after a crash and restart the container's cgroup is gone", !fs.existsSync(dir), `cgroup.procs=[${read(`${dir}/cgroup.procs`)}]`);
+  check("after a crash and restart the container's process is gone", !alive(), `pid ${pid} still runs in ${read(`/proc/${pid}/cgroup`)}`);
+  check("after a crash and restart the container's cgroup is gone", !fs.existsSync(dir), `cgroup.procs=[${read(`${dir}/cgroup.procs`)}]`);
   const r = await api('DELETE', `/containers/${id}?force=1`);
   check('DELETE the crashed container', r.status === 204, `${r.status} ${r.text.slice(0, 300)}`);
-  known('crashed container: process and cgroup gone when DELETE returns', !alive() && !fs.existsSync(dir), `pid alive=${alive()}, cgroup=${fs.existsSync(dir)}`);
+  check('crashed container: process and cgroup gone when DELETE returns', !alive() && !fs.existsSync(dir), `pid alive=${alive()}, cgroup=${fs.existsSync(dir)}`);
   // Clean up by hand what berthd left, so that the shutdown check below tests shutdown alone.
   if (alive()) {
     process.kill(pid, 'SIGKILL');

@@ -28,4 +28,4 @@ echo "berth-vm: powering off after $(cut -d' ' -f1 /proc/uptime)s"
 sync
 echo o >/proc/sysrq-trigger
 sleep 10
-poweroff -f
+busybox poweroff -f
