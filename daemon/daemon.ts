@@ -9,12 +9,14 @@ import { socketPath } from './config';
 import { ExecManager } from './containers/exec';
 import { ContainerManager } from './containers/manager';
 import { ContainerStore } from './containers/store';
+import { EventBus } from './events/bus';
 import { ImageStore } from './images/store';
 import { familiarName } from './images/reference';
 import { NetworkManager } from './network/manager';
 import { createApp } from './server/app';
 import { HijackRouter } from './server/hijack';
 import { registerContainerRoutes } from './server/routes/containers';
+import { registerEventRoutes } from './server/routes/events';
 import { registerExecRoutes } from './server/routes/exec';
 import { registerImageRoutes } from './server/routes/images';
 import { registerSystemRoutes } from './server/routes/system';
@@ -69,6 +71,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   const store = new ContainerStore(`${cfg.dataRoot}/containers`);
   const cgroups = detectCgroupDriver('/sys/fs/cgroup', cfg.cgroupParent);
   const network = await NetworkManager.open({ dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, bridge: cfg.bridge, bip: cfg.bip, log });
+  const bus = new EventBus();
   const layersRoot = `${cfg.dataRoot}/layers`;
   mkdirSync(layersRoot, { recursive: true });
   const containers = new ContainerManager(
@@ -78,9 +81,10 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     cgroups,
     { layersRoot, execRoot: cfg.execRoot },
     log,
+    bus,
   );
   await containers.reconcile();
-  const execs = new ExecManager(cgroups, log);
+  const execs = new ExecManager(cgroups, log, bus);
   containers.onRemove((id) => execs.forget(id));
 
   const app = createApp(log);
@@ -116,6 +120,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     bridgeNetworkId: () => network.bridgeNetworkId,
   });
   registerExecRoutes(app, hijack, { containers, execs });
+  registerEventRoutes(app, bus);
   registerImageRoutes(app, {
     images,
     log,

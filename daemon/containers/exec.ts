@@ -2,6 +2,8 @@
 import { randomBytes } from 'crypto';
 import type { Logger } from 'pino';
 import type { CgroupDriver } from '../cgroups/driver';
+import type { EventBus } from '../events/bus';
+import { containerEvent } from '../events/container';
 import { DEFAULT_CAPABILITIES } from '../runtime/defaults';
 import { spawnProcess, StartFailure, type Spawned } from '../runtime/spawn';
 import { conflict, notFound } from '../server/errors';
@@ -54,6 +56,7 @@ export class ExecManager {
   constructor(
     private readonly cgroups: CgroupDriver,
     private readonly log: Logger,
+    private readonly bus: EventBus,
   ) {}
 
   create(c: ContainerRecord, config: ExecConfig): ExecInstance {
@@ -61,6 +64,7 @@ export class ExecManager {
     if (c.State.Paused) throw conflict(`Container ${c.Id} is paused, unpause the container before exec`);
     const inst: ExecInstance = { ID: randomBytes(32).toString('hex'), ContainerID: c.Id, config, Running: false, ExitCode: null, Pid: 0, started: false, size: config.ConsoleSize };
     this.execs.set(inst.ID, inst);
+    containerEvent(this.bus, c, `exec_create: ${config.Cmd.join(' ')}`, { execID: inst.ID });
     return inst;
   }
 
@@ -89,6 +93,7 @@ export class ExecManager {
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
     inst.started = true;
     const cfg = inst.config;
+    containerEvent(this.bus, c, `exec_start: ${cfg.Cmd.join(' ')}`, { execID: inst.ID });
     const base = [...c.Config.Env, `HOSTNAME=${c.Config.Hostname}`, ...(cfg.Tty ? ['TERM=xterm'] : [])];
     const env = [...base.filter((e) => !cfg.Env.some((x) => envKey(x) === envKey(e))), ...cfg.Env];
     try {
@@ -113,6 +118,7 @@ export class ExecManager {
       inst.ExitCode = e.exitCode;
       this.log.warn({ container: c.Id, exec: inst.ID, err: e.message }, 'exec failed to start');
       io.data('stdout', Buffer.from(`OCI runtime exec failed: exec failed: unable to start container process: ${e.message}: unknown\r\n`));
+      containerEvent(this.bus, c, 'exec_die', { execID: inst.ID, exitCode: String(e.exitCode) });
       io.end();
       return;
     }
@@ -133,6 +139,7 @@ export class ExecManager {
     inst.ExitCode = code;
     inst.spawned = undefined;
     this.log.info({ container: c.Id, exec: inst.ID, exitCode: code }, 'exec exited');
+    containerEvent(this.bus, c, 'exec_die', { execID: inst.ID, exitCode: String(code) });
     io.end();
   }
 

@@ -5,6 +5,8 @@ import { constants as osConstants } from 'os';
 import { relative } from 'path';
 import type { Logger } from 'pino';
 import type { CgroupDriver } from '../cgroups/driver';
+import type { EventBus } from '../events/bus';
+import { containerEvent } from '../events/container';
 import type { NetworkManager } from '../network/manager';
 import { parseNetworkMode } from '../network/manager';
 import { spawnProcess, StartFailure, type Spawned } from '../runtime/spawn';
@@ -58,6 +60,7 @@ export class ContainerManager {
     private readonly cgroups: CgroupDriver,
     private readonly paths: { layersRoot: string; execRoot: string },
     private readonly log: Logger,
+    private readonly bus: EventBus,
   ) {
     this.events.setMaxListeners(0);
   }
@@ -111,6 +114,7 @@ export class ContainerManager {
     mkdirSync(`${this.store.dir(c.Id)}/rw/work`, { recursive: true });
     this.store.save(c);
     this.log.info({ container: c.Id, name: c.Name }, 'container created');
+    this.emitEvent(c, 'create');
   }
 
   nameTaken(name: string): boolean {
@@ -184,6 +188,7 @@ export class ContainerManager {
       this.store.save(c);
       this.watch(c, spawned);
       this.log.info({ container: c.Id, pid: spawned.pid }, 'container started');
+      this.emitEvent(c, 'start');
     } catch (e) {
       if (sandbox) await this.network.teardown(c.Id, sandbox);
       await this.cgroups.remove(c.Id).catch(() => undefined);
@@ -227,6 +232,8 @@ export class ContainerManager {
     await this.cgroups.remove(c.Id).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'cgroup removal failed'));
     rmSync(`${this.paths.execRoot}/containers/${c.Id}`, { recursive: true, force: true });
     this.log.info({ container: c.Id, exitCode: code }, 'container exited');
+    if (oom) this.emitEvent(c, 'oom');
+    this.emitEvent(c, 'die', { exitCode: String(code) });
     this.endListeners(c.Id);
     this.events.emit(`exit:${c.Id}`, code);
     if (c.HostConfig.AutoRemove) await this.remove(c, { force: true }).catch(() => undefined);
@@ -279,7 +286,18 @@ export class ContainerManager {
   kill(c: ContainerRecord, signal: string | number = 'SIGKILL'): void {
     const run = this.running.get(c.Id);
     if (!run || !c.State.Running) throw conflict(`Container ${c.Id} is not running`);
-    run.spawned.child.kill(signalNumber(signal));
+    this.signal(c, run, signalNumber(signal));
+  }
+
+  /** Sends a signal and logs Docker's kill event. */
+  private signal(c: ContainerRecord, run: Running, sig: number): void {
+    run.spawned.child.kill(sig);
+    this.emitEvent(c, 'kill', { signal: String(sig) });
+  }
+
+  /** Reports a container event on the daemon's bus (routes report attach, rename, ...). */
+  emitEvent(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    containerEvent(this.bus, c, action, extra);
   }
 
   /** StopSignal, then SIGKILL after the timeout (seconds; -1 waits forever). */
@@ -288,18 +306,19 @@ export class ContainerManager {
     const run = this.running.get(c.Id);
     if (!run) throw new ApiError(304, '');
     const t = timeout ?? c.Config.StopTimeout ?? 10;
-    run.spawned.child.kill(signalNumber(signal || c.Config.StopSignal || 'SIGTERM'));
-    if (t < 0) return run.done;
-    const exitedInTime = await Promise.race([run.done.then(() => true), delay(t * 1000).then(() => false)]);
+    this.signal(c, run, signalNumber(signal || c.Config.StopSignal || 'SIGTERM'));
+    const exitedInTime = t < 0 ? await run.done.then(() => true) : await Promise.race([run.done.then(() => true), delay(t * 1000).then(() => false)]);
     if (!exitedInTime) {
-      run.spawned.child.kill('SIGKILL');
+      this.signal(c, run, osConstants.signals.SIGKILL);
       await run.done;
     }
+    this.emitEvent(c, 'stop');
   }
 
   async restart(c: ContainerRecord, timeout?: number): Promise<void> {
     if (this.running.has(c.Id)) await this.stop(c, timeout);
     await this.start(c);
+    this.emitEvent(c, 'restart');
   }
 
   async remove(c: ContainerRecord, opts: { force: boolean }): Promise<void> {
@@ -325,6 +344,7 @@ export class ContainerManager {
     if (!this.store.byId(c.Id)) return;
     this.store.delete(c.Id);
     this.log.info({ container: c.Id }, 'container removed');
+    this.emitEvent(c, 'destroy');
     for (const fn of this.removeHooks) fn(c.Id);
     this.events.emit(`removed:${c.Id}`);
   }

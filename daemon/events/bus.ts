@@ -22,6 +22,8 @@ const MAX = 1024;
 export class EventBus {
   private readonly emitter = new EventEmitter();
   private readonly recent: EventMessage[] = [];
+  /** timeNano exactly (a double cannot hold it), for since/until and for the wire. */
+  private readonly nanos = new WeakMap<EventMessage, bigint>();
 
   constructor() {
     // One listener per open `/events` stream.
@@ -43,6 +45,7 @@ export class EventBus {
       Object.assign(msg, { status: action, id });
       if (type === 'container' && attributes.image) msg.from = attributes.image;
     }
+    this.nanos.set(msg, nano);
     this.recent.push(msg);
     if (this.recent.length > MAX) this.recent.shift();
     this.emitter.emit('event', msg);
@@ -52,6 +55,17 @@ export class EventBus {
   /** Events still remembered, oldest first. */
   history(): readonly EventMessage[] {
     return this.recent;
+  }
+
+  nanoOf(msg: EventMessage): bigint {
+    return this.nanos.get(msg) ?? BigInt(msg.timeNano);
+  }
+
+  /** The message as dockerd encodes it: legacy keys first, timeNano exact. */
+  encode(msg: EventMessage): string {
+    const { status, id, from, Type, Action, Actor, scope, time } = msg;
+    const head = JSON.stringify({ status, id, from, Type, Action, Actor, scope, time });
+    return `${head.slice(0, -1)},"timeNano":${this.nanoOf(msg)}}`;
   }
 
   subscribe(fn: (msg: EventMessage) => void): () => void {

@@ -153,6 +153,7 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     const c = containers.find(id);
     const want = { stdout: qbool(q.get('stdout')), stderr: qbool(q.get('stderr')) };
     writeUpgrade(socket, !c.Config.Tty);
+    containers.emitEvent(c, 'attach');
     const send = (stream: StreamName, chunk: Buffer): void => {
       if (want[stream] && socket.writable) socket.write(c.Config.Tty ? chunk : frame(stream, chunk));
     };
