@@ -15,7 +15,7 @@ import { etcFiles } from '../runtime/etc-files';
 import { badRequest, conflict, notFound, ApiError } from '../server/errors';
 import { mountsUnder } from '../util/mounts';
 import * as libc from '../../native/libc';
-import { JsonLogWriter, type StreamName } from './logs';
+import { JsonLogWriter, logRotation, logsDisabled, type LogEntry, type StreamName } from './logs';
 import { nowNano, type ContainerRecord } from './record';
 import type { ContainerStore } from './store';
 
@@ -30,7 +30,7 @@ export interface OutputListener {
 
 interface Running {
   spawned: Spawned;
-  logs: JsonLogWriter;
+  logs: JsonLogWriter | null;
   /** Resolves when exit handling (state, teardown, auto-remove) is complete. */
   done: Promise<void>;
 }
@@ -205,16 +205,16 @@ export class ContainerManager {
   }
 
   private watch(c: ContainerRecord, spawned: Spawned): void {
-    const logs = new JsonLogWriter(this.logPath(c));
+    const logs = logsDisabled(c.HostConfig.LogConfig) ? null : new JsonLogWriter(this.logPath(c), logRotation(c.HostConfig.LogConfig));
     const forward = (stream: StreamName) => (chunk: Buffer) => {
-      logs.write(stream, chunk);
+      logs?.write(stream, chunk);
       for (const l of this.listeners.get(c.Id) ?? []) l.data(stream, chunk);
     };
     spawned.stdout.on('data', forward('stdout'));
     spawned.stderr?.on('data', forward('stderr'));
     spawned.stdin?.on('error', () => undefined);
     const done = spawned.exited.then(async (code) => {
-      await logs.close();
+      logs?.close();
       await this.onExit(c, code);
     });
     this.running.set(c.Id, { spawned, logs, done });
@@ -251,6 +251,18 @@ export class ContainerManager {
     if (!set) this.listeners.set(c.Id, (set = new Set()));
     set.add(l);
     return () => set.delete(l);
+  }
+
+  /** Live log entries of the running container, `end` once it has stopped; null when it is not running. */
+  followLogs(c: ContainerRecord, onEntry: (e: LogEntry) => void, onEnd: () => void): (() => void) | null {
+    const logs = this.running.get(c.Id)?.logs;
+    if (!logs) return null;
+    const unsubscribe = logs.subscribe(onEntry);
+    const unlisten = this.listen(c, { data: () => undefined, end: onEnd });
+    return () => {
+      unsubscribe();
+      unlisten();
+    };
   }
 
   /** Input for the container's stdin; kept until the process exists, as `docker run -i` attaches first. */

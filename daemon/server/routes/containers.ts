@@ -3,12 +3,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'stream';
 import { buildContainer, type ImageDefaults } from '../../containers/create';
 import { inspectContainer, summarizeContainer } from '../../containers/inspect';
-import { frame, readLogs, type StreamName } from '../../containers/logs';
+import { entryWanted, frame, logRotation, logsDisabled, readLogs, type LogEntry, type StreamName } from '../../containers/logs';
+import { parseEventTime } from '../../events/filter';
 import { signalNumber, type ContainerManager, type WaitCondition } from '../../containers/manager';
 import { generateName, validName } from '../../containers/names';
 import type { ContainerRecord } from '../../containers/record';
 import { parseFilters, qbool, qint } from '../app';
-import { badRequest, notFound } from '../errors';
+import { ApiError, badRequest, notFound } from '../errors';
 import { writeUpgrade, type HijackRouter } from '../hijack';
 import { terminalSize } from './exec';
 import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from '../detach-keys';
@@ -46,6 +47,7 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     const image = deps.resolveImage(imageRef);
     if (!image) throw notFound(`No such image: ${deps.familiarName(imageRef)}`);
     const record = buildContainer(config, name, image);
+    logRotation(record.HostConfig.LogConfig);
     containers.add(record);
     return reply.code(201).send({ Id: record.Id, Warnings: [] });
   });
@@ -126,27 +128,37 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     const stdout = qbool(q.stdout);
     const stderr = qbool(q.stderr);
     if (!stdout && !stderr) throw badRequest('Bad parameters: you must choose at least one stream');
-    const tail = q.tail === undefined || q.tail === 'all' ? -1 : qint(q.tail, 'tail', -1);
-    const entries = readLogs(containers.logPath(c), { stdout, stderr, tail, since: Number(q.since ?? 0) || 0, until: Number(q.until ?? 0) || 0 });
+    if (logsDisabled(c.HostConfig.LogConfig)) throw new ApiError(501, 'configured logging driver does not support reading');
+    // As dockerd: a tail that is not a number means all of it.
+    const tail = /^\d+$/.test(q.tail ?? '') ? Number(q.tail) : -1;
+    const query = { stdout, stderr, tail, since: logTime(q.since, 'since'), until: logTime(q.until, 'until') };
     const timestamps = qbool(q.timestamps);
-    const encode = (stream: StreamName, text: string, time: string): Buffer => {
-      const payload = Buffer.from(timestamps ? `${time} ${text}` : text);
-      return c.Config.Tty ? payload : frame(stream, payload);
+    const encode = (e: LogEntry): Buffer => {
+      const payload = Buffer.from(timestamps ? `${e.time} ${e.log}` : e.log);
+      return c.Config.Tty ? payload : frame(e.stream, payload);
     };
     reply.hijack();
-    reply.raw.writeHead(200, {
+    const res = reply.raw;
+    res.writeHead(200, {
       'Content-Type': c.Config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
       'Api-Version': '1.43',
     });
-    for (const e of entries) reply.raw.write(encode(e.stream, e.log, e.time));
-    if (!qbool(q.follow) || !c.State.Running) return reply.raw.end();
-    const stop = containers.listen(c, {
-      data: (stream, chunk) => {
-        if (stream === 'stdout' ? stdout : stderr) reply.raw.write(encode(stream, chunk.toString(), new Date().toISOString()));
-      },
-      end: () => reply.raw.end(),
-    });
-    reply.raw.on('close', stop);
+    // Reading the file and subscribing happen in one synchronous stretch: no line is lost or doubled.
+    for (const e of readLogs(containers.logPath(c), query)) res.write(encode(e));
+    const nowNano = BigInt(Date.now()) * 1_000_000n;
+    if (!qbool(q.follow) || (query.until !== undefined && query.until <= nowNano)) return res.end();
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (): void => {
+      stop?.();
+      if (timer) clearTimeout(timer);
+      if (!res.writableEnded) res.end();
+    };
+    const stop = containers.followLogs(c, (e) => {
+      if (entryWanted(e, { ...query, tail: -1 })) res.write(encode(e));
+    }, finish);
+    if (!stop) return res.end();
+    if (query.until !== undefined) timer = setTimeout(finish, Number((query.until - nowNano) / 1_000_000n));
+    res.on('close', finish);
   });
 
   const attach = (id: string, q: URLSearchParams, socket: Duplex): void => {
@@ -158,7 +170,7 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
       if (want[stream] && socket.writable) socket.write(c.Config.Tty ? chunk : frame(stream, chunk));
     };
     if (qbool(q.get('logs'))) {
-      for (const e of readLogs(containers.logPath(c), { ...want, tail: -1, since: 0, until: 0 })) send(e.stream, Buffer.from(e.log));
+      for (const e of readLogs(containers.logPath(c), { ...want, tail: -1 })) send(e.stream, Buffer.from(e.log));
     }
     if (!qbool(q.get('stream'))) {
       socket.end();
@@ -189,6 +201,12 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     reply.hijack();
     attach(req.params.id, new URLSearchParams(req.query), req.raw.socket);
   });
+}
+
+/** since/until of the logs endpoint: `seconds[.nanoseconds]`, 0 meaning unbounded. */
+function logTime(v: string | undefined, name: string): bigint | undefined {
+  const t = parseEventTime(v, name);
+  return t === 0n ? undefined : t;
 }
 
 function matches(c: ContainerRecord, f: Record<string, string[]>): boolean {
