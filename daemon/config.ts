@@ -11,6 +11,10 @@ export interface DaemonConfig {
   bip: string;
   logLevel: string;
   cgroupParent: string;
+  /** Registries reached over plain HTTP (loopback always is). */
+  insecureRegistries: string[];
+  /** Docker Hub mirrors, tried before registry-1.docker.io. */
+  registryMirrors: string[];
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -22,6 +26,8 @@ export const DEFAULTS: DaemonConfig = {
   bip: '172.29.0.1/16',
   logLevel: 'info',
   cgroupParent: 'berth',
+  insecureRegistries: [],
+  registryMirrors: [],
 };
 
 const FILE_KEYS: Record<string, keyof DaemonConfig> = {
@@ -33,6 +39,8 @@ const FILE_KEYS: Record<string, keyof DaemonConfig> = {
   bip: 'bip',
   'log-level': 'logLevel',
   'cgroup-parent': 'cgroupParent',
+  'insecure-registries': 'insecureRegistries',
+  'registry-mirrors': 'registryMirrors',
 };
 
 export function parseConfig(argv: string[]): DaemonConfig {
@@ -46,6 +54,8 @@ export function parseConfig(argv: string[]): DaemonConfig {
     .option('--bip <cidr>', `default bridge address (default ${DEFAULTS.bip})`)
     .option('-l, --log-level <level>', 'debug, info, warn, error or fatal (default info)')
     .option('--cgroup-parent <name>', `parent cgroup of containers (default ${DEFAULTS.cgroupParent})`)
+    .option('--insecure-registry <host>', 'registry reached over plain HTTP (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--registry-mirror <url>', 'Docker Hub mirror (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--config-file <file>', 'JSON file with the same settings', '/etc/berth/daemon.json')
     .version('0.1.0', '-v, --version')
     .parse(argv, { from: 'user' });
@@ -73,6 +83,8 @@ export function parseConfig(argv: string[]): DaemonConfig {
     ['bip', 'bip'],
     ['logLevel', 'logLevel'],
     ['cgroupParent', 'cgroupParent'],
+    ['insecureRegistry', 'insecureRegistries'],
+    ['registryMirror', 'registryMirrors'],
   ];
   for (const [flag, name] of flags) if (o[flag] !== undefined) (cfg as unknown as Record<string, unknown>)[name] = o[flag];
   return cfg;

@@ -29,6 +29,9 @@ need_cmd pgrep procps
 need_cmd ruby ruby # the Vagrantfile is syntax-checked
 need_cmd script bsdutils # terminal tests run the docker CLI under script(1)
 need_cmd shellcheck shellcheck
+need_cmd docker-registry docker-registry # registry tests run Debian's registry on 127.0.0.1
+need_cmd skopeo skopeo # cross-checks berth's pushes and archives
+need_cmd htpasswd apache2-utils # bcrypt htpasswd for the registry auth test
 if ! grep -qw overlay /proc/filesystems; then
   need_cmd modprobe kmod
 fi

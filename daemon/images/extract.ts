@@ -15,6 +15,8 @@ export interface ExtractResult {
   diffId: string;
   /** Bytes of regular file content, as Docker counts a layer's size. */
   size: number;
+  /** The input was gzip-compressed. */
+  gzip: boolean;
 }
 
 type Header = Omit<tar.Header, 'pax'> & { pax?: Record<string, string> | null };
@@ -227,9 +229,13 @@ export async function extractLayer(input: Readable, root: string): Promise<Extra
       throw e;
     }
   })();
-  const fed = peek(input).then(({ source, gzip }) => (gzip ? pipeline(source, createGunzip(), hasher, extract) : pipeline(source, hasher, extract)));
+  let gzipped = false;
+  const fed = peek(input).then(({ source, gzip }) => {
+    gzipped = gzip;
+    return gzip ? pipeline(source, createGunzip(), hasher, extract) : pipeline(source, hasher, extract);
+  });
   fed.catch((e: Error) => extract.destroy(e));
   await Promise.all([fed, consume]);
   for (const [path, t] of dirTimes.reverse()) fs.utimesSync(path, t, t);
-  return { diffId: `sha256:${hash.digest('hex')}`, size };
+  return { diffId: `sha256:${hash.digest('hex')}`, size, gzip: gzipped };
 }

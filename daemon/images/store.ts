@@ -17,7 +17,7 @@ import { readArchive } from './archive';
 import { applyChanges } from './changes';
 import { chainIds, type OciImageConfig, parseConfig, sha256 } from './config';
 import { importConfig } from './import';
-import { LayerStore } from './layers';
+import { type KeptFile, type LayerSource, LayerStore } from './layers';
 import { type Progress, withProgress } from './progress';
 import { type Reference, asImageId, familiar, familiarName, isDigest, parseReference, referenceString, repositoryName, tagNameOnly, withTag } from './reference';
 
@@ -101,6 +101,8 @@ export class ImageStore {
   private readonly configs = new Map<string, OciImageConfig>();
   private refs = new Map<string, string>();
   private meta: Record<string, ImageMeta> = {};
+  /** Chains a pull or commit has added and not yet committed to an image: no delete removes them. */
+  private readonly pinned = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -183,7 +185,80 @@ export class ImageStore {
     return config ? chainIds(config.rootfs.diff_ids).map((c) => this.layerStore.dir(c)) : [];
   }
 
+  /** The config blob exactly as stored (its sha256 is the image ID). */
+  configBytes(id: string): Buffer {
+    return readFileSync(`${this.blobs}/${hex(id)}`);
+  }
+
+  hasChain(chainId: string): boolean {
+    return this.layerStore.meta(chainId) !== undefined;
+  }
+
+  /** The kept blob of a layer (see layers.ts), for push and save. */
+  layerSource(chainId: string): { path: string; source: LayerSource } | undefined {
+    const path = this.layerStore.sourcePath(chainId);
+    const source = this.layerStore.meta(chainId)?.source;
+    return path && source ? { path, source } : undefined;
+  }
+
   // ---- writing ----
+
+  /**
+   * One layer of an image being assembled (pull, commit), checked against its diffID. The chain
+   * stays pinned, safe from deletes, until `release`; returns whether it was new.
+   */
+  addLayer(input: Readable, parentChain: string, diffId: string, kept?: KeptFile): Promise<boolean> {
+    return this.exclusive(async () => {
+      const { meta, created } = await this.layerStore.add(
+        input,
+        parentChain,
+        (actual) => {
+          if (actual !== diffId) throw new Error(`filesystem layer verification failed for digest ${diffId}: got ${actual}`);
+        },
+        kept,
+      );
+      this.pinned.set(meta.chainId, (this.pinned.get(meta.chainId) ?? 0) + 1);
+      return created;
+    });
+  }
+
+  /** A private scratch directory under the data root (same filesystem as the layers); the caller removes it. */
+  makeTemp(prefix: string): string {
+    return mkdtempSync(`${this.tmpRoot}/${prefix}-`);
+  }
+
+  /** Pins present chains (an image being assembled reuses them) until `release`. */
+  pin(chains: string[]): void {
+    for (const c of chains) this.pinned.set(c, (this.pinned.get(c) ?? 0) + 1);
+  }
+
+  /** Unpins chains from addLayer; with `drop` (a failed pull), those no image uses are removed. */
+  release(chains: string[], drop: boolean): Promise<void> {
+    return this.exclusive(async () => {
+      for (const c of chains) {
+        const n = (this.pinned.get(c) ?? 0) - 1;
+        if (n > 0) this.pinned.set(c, n);
+        else this.pinned.delete(c);
+      }
+      if (drop) this.layerStore.remove(this.unusedChains(chains));
+    });
+  }
+
+  /**
+   * Stores an assembled image whose layers are all present and points `refs` at it; `changed`
+   * tells whether any of them pointed elsewhere before (Docker's "Downloaded newer image").
+   */
+  addImage(configBytes: Buffer, refs: Reference[]): Promise<{ id: string; changed: boolean }> {
+    return this.exclusive(async () => {
+      const config = parseConfig(configBytes);
+      const missing = chainIds(config.rootfs.diff_ids).find((c) => !this.layerStore.meta(c));
+      if (missing) throw new Error(`layer ${missing} of the image is missing`);
+      const id = `sha256:${sha256(configBytes)}`;
+      const changed = !this.visible(id) || refs.some((r) => this.refs.get(storeKey(r)) !== id);
+      this.commit([{ bytes: configBytes, config, tags: refs }]);
+      return { id, changed };
+    });
+  }
 
   /**
    * `docker load`: every image of a docker-archive, layers checked against the configs' diffIDs.
@@ -195,14 +270,24 @@ export class ImageStore {
       const created: string[] = [];
       try {
         const images = await readArchive(tar, dir);
+        const uses = new Map<string, number>();
+        for (const img of images) for (const l of img.layers) uses.set(l, (uses.get(l) ?? 0) + 1);
         for (const img of images) {
           const chains = chainIds(img.config.rootfs.diff_ids);
           for (const [i, diffId] of img.config.rootfs.diff_ids.entries()) {
             if (this.layerStore.meta(chains[i])) continue;
-            const input = layerInput(img.layers[i], opts.onProgress && ((p) => opts.onProgress?.({ ...p, id: hex(diffId).slice(0, 12) })));
-            const added = await this.layerStore.add(input, i ? chains[i - 1] : '', (actual) => {
-              if (actual !== diffId) throw new Error(`invalid diffID for layer ${i}: expected ${JSON.stringify(diffId)}, got ${JSON.stringify(actual)}`);
-            });
+            const path = img.layers[i];
+            const input = layerInput(path, opts.onProgress && ((p) => opts.onProgress?.({ ...p, id: hex(diffId).slice(0, 12) })));
+            // A tar only this layer uses is moved in as its source rather than copied.
+            const kept = uses.get(path) === 1 ? { path, size: statSync(path).size } : undefined;
+            const added = await this.layerStore.add(
+              input,
+              i ? chains[i - 1] : '',
+              (actual) => {
+                if (actual !== diffId) throw new Error(`invalid diffID for layer ${i}: expected ${JSON.stringify(diffId)}, got ${JSON.stringify(actual)}`);
+              },
+              kept,
+            );
             if (added.created) created.push(added.meta.chainId);
           }
         }
@@ -396,7 +481,7 @@ export class ImageStore {
 
   /** Those of `chains` that no present image (retained ones included) has. */
   private unusedChains(chains: string[]): string[] {
-    const used = new Set<string>();
+    const used = new Set<string>(this.pinned.keys());
     for (const config of this.configs.values()) for (const c of chainIds(config.rootfs.diff_ids)) used.add(c);
     return chains.filter((c) => !used.has(c));
   }

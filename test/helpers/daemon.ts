@@ -68,12 +68,12 @@ function newDirs(): DaemonDirs {
 }
 
 /** Starts a daemon on fresh private dirs, or again on those of a stopped one (`keep` in its stop). */
-export async function startDaemon(dirs: DaemonDirs = newDirs()): Promise<TestDaemon> {
+export async function startDaemon(dirs: DaemonDirs = newDirs(), opts: { config?: Record<string, unknown> } = {}): Promise<TestDaemon> {
   const d = dirs;
   const base = d.base;
-  // An empty config file of its own keeps a host's /etc/berth/daemon.json out of the test.
+  // A config file of its own (empty unless the test gives settings) keeps a host's /etc/berth/daemon.json out of the test.
   const configFile = join(base, 'daemon.json');
-  writeFileSync(configFile, '{}');
+  writeFileSync(configFile, JSON.stringify(opts.config ?? {}));
   let out = '';
   const proc = spawn(
     process.execPath,

@@ -41,7 +41,7 @@ describe('layer extraction', () => {
       { name: 'run/pipe', type: 'fifo', mode: 0o600 },
     ]);
     const r = await extractLayer(Readable.from([tar]), root);
-    expect(r).toEqual({ diffId: digest(tar), size: 4 + 10 });
+    expect(r).toEqual({ diffId: digest(tar), size: 4 + 10, gzip: false });
     expect(readFileSync(join(root, 'etc/conf'), 'utf8')).toBe('x=1\n');
     const conf = statSync(join(root, 'etc/conf'));
     expect([conf.mode & 0o7777, conf.uid, conf.gid]).toEqual([0o640, 1000, 1001]);

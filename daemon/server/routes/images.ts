@@ -1,8 +1,8 @@
 // /images/*: list, inspect, history, delete, tag, load, import, as Docker 24 serves them.
 // Names may contain slashes, so the per-image routes are wildcards dispatched on their last segment.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { PassThrough, Readable } from 'stream';
+import { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
 import { filterImages } from '../../images/filters';
 import { type Progress, progressMessage, withProgress } from '../../images/progress';
@@ -11,6 +11,10 @@ import { imageHistory, imageInspect, imageSummary } from '../../images/shapes';
 import { type ImageRecord, type ImageStore, repoTagReference } from '../../images/store';
 import { parseFilters } from '../app';
 import { ApiError, badRequest, notFound } from '../errors';
+import { JsonStream } from '../json-stream';
+import type { EventBus } from '../../events/bus';
+import type { RegistryConfig } from '../../registry/endpoints';
+import { postPull } from './registry';
 
 export interface ImageDeps {
   images: ImageStore;
@@ -19,6 +23,8 @@ export interface ImageDeps {
   usedBy(imageId: string): string[];
   /** IDs of running containers created from the image. */
   runningUsers(imageId: string): string[];
+  registry: RegistryConfig;
+  events?: EventBus;
 }
 
 type Query = Record<string, string | string[] | undefined>;
@@ -39,42 +45,6 @@ function apiVersionBelow(req: FastifyRequest, version: string): boolean {
   const [a1, a2] = v.split('.').map(Number);
   const [b1, b2] = version.split('.').map(Number);
   return a1 < b1 || (a1 === b1 && a2 < b2);
-}
-
-/**
- * A jsonmessage stream (application/json, one JSON object and CRLF per message). Nothing is sent
- * until the first message, so an error before it can still be a plain HTTP error, as in Docker.
- */
-class JsonStream {
-  private out?: PassThrough;
-
-  constructor(private readonly reply: FastifyReply) {}
-
-  get started(): boolean {
-    return this.out !== undefined;
-  }
-
-  private start(): PassThrough {
-    if (!this.out) {
-      this.out = new PassThrough();
-      void this.reply.code(200).type('application/json').send(this.out);
-    }
-    return this.out;
-  }
-
-  write(message: object): void {
-    this.start().write(JSON.stringify(message) + '\r\n');
-  }
-
-  /** Docker's FormatError line. */
-  error(err: Error): void {
-    this.write({ errorDetail: { message: err.message }, error: err.message });
-  }
-
-  end(): FastifyReply {
-    this.start().end();
-    return this.reply;
-  }
 }
 
 /** An import source URL fetched as Docker's GetWithStatusError does, with its messages and codes. */
@@ -159,10 +129,7 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageDeps): void
   app.post('/images/create', async (req: Req, reply) => {
     const out = new JsonStream(reply);
     const fromImage = str(req.query.fromImage);
-    if (fromImage) {
-      out.error(new Error(`pulling images from a registry is not implemented in berth yet (${fromImage}); load the image with "docker load" instead`));
-      return out.end();
-    }
+    if (fromImage) return postPull(req, out, deps);
     let src = str(req.query.fromSrc);
     if (!src) throw badRequest('either fromImage or fromSrc must be given');
     const repo = str(req.query.repo);

@@ -1,0 +1,183 @@
+// Pull from Debian's docker-registry on 127.0.0.1, images put there by skopeo (an independent
+// implementation), driven by the real docker CLI: progress, digests, "Already exists", up to
+// date, manifest lists, mirrors for Docker Hub names, run of a missing image, and bad cases.
+import { createHash } from 'crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { busyboxLayerEntries, makeArchive, makeLayerTar } from '../helpers/busybox-image';
+import { hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { freePort, hasRegistry, hasSkopeo, skopeo, startRegistry, type TestRegistry } from '../helpers/registry';
+
+const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+describe.skipIf(!hasDocker || !hasRegistry || !hasSkopeo)('pull from a registry', () => {
+  let reg: TestRegistry;
+  let d: TestDaemon;
+  let base: Buffer;
+  let busyboxId: string;
+  let work: string;
+
+  /** Puts an archive's image into the registry with skopeo. */
+  const put = (archive: Buffer, dest: string, extra: string[] = []): void => {
+    const file = join(work, `${createHash('sha1').update(dest).digest('hex')}.tar`);
+    writeFileSync(file, archive);
+    skopeo(['copy', '--dest-tls-verify=false', ...extra, `docker-archive:${file}`, `docker://${dest}`]);
+  };
+  const layerDirs = (): string[] => readdirSync(join(d.dataRoot, 'layers')).filter((n) => !n.startsWith('tmp-'));
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    d = await startDaemon(undefined, { config: { 'registry-mirrors': [reg.url] } });
+    work = join(d.dirs.base, 'work');
+    require('fs').mkdirSync(work);
+    base = await makeLayerTar(busyboxLayerEntries());
+    const top = await makeLayerTar([{ name: 'etc/', type: 'directory' }, { name: 'etc/motd', content: 'second layer\n' }]);
+    const one = await makeArchive([{ layers: [base], repoTags: ['x/busybox:latest'] }]);
+    busyboxId = one.ids[0];
+    put(one.archive, `${reg.host}/test/busybox:v1`);
+    put(one.archive, `${reg.host}/test/busybox:v2`);
+    put(one.archive, `${reg.host}/library/busybox:latest`);
+    const two = await makeArchive([{ layers: [base, top], repoTags: ['x/two:latest'], config: { config: { Cmd: ['cat', '/etc/motd'] } } }]);
+    put(two.archive, `${reg.host}/test/two:oci`, ['--format', 'oci']);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (d) {
+      d.docker(['rm', '-f', ...d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
+      await d.stop();
+      expect(leftovers(d)).toEqual([]);
+    }
+    await reg?.stop();
+  });
+
+  it('pulls with progress, records the digest and runs the image', () => {
+    const ref = `${reg.host}/test/busybox:v1`;
+    const digest = JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${ref}`])).Digest as string;
+    const r = d.docker(['pull', ref]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('v1: Pulling from test/busybox');
+    expect(lines.some((l) => /^[0-9a-f]{12}: Pull complete$/.test(l))).toBe(true);
+    expect(lines.slice(-3)).toEqual([`Digest: ${digest}`, `Status: Downloaded newer image for ${ref}`, ref]);
+    const [info] = JSON.parse(d.docker(['image', 'inspect', ref]).stdout) as Array<{ Id: string; RepoTags: string[]; RepoDigests: string[] }>;
+    expect(info.Id).toBe(busyboxId);
+    expect(info.RepoTags).toEqual([ref]);
+    expect(info.RepoDigests).toEqual([`${reg.host}/test/busybox@${digest}`]);
+    const run = d.docker(['run', '--rm', ref, 'echo', 'pulled']);
+    expect(run.stdout).toBe('pulled\n');
+  });
+
+  it('pulls again: up to date, nothing downloaded', () => {
+    const r = d.docker(['pull', `${reg.host}/test/busybox:v1`]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).not.toContain('Pull complete');
+    expect(r.stdout).toContain(`Status: Image is up to date for ${reg.host}/test/busybox:v1`);
+  });
+
+  it('reuses present layers ("Already exists") and pulls OCI manifests', () => {
+    const ref = `${reg.host}/test/two:oci`;
+    const r = d.docker(['pull', ref]);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.split('\n');
+    expect(lines.filter((l) => /^[0-9a-f]{12}: Already exists$/.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => /^[0-9a-f]{12}: Pull complete$/.test(l))).toHaveLength(1);
+    // skopeo's OCI conversion rewrites the config, so the image ID is its config digest.
+    const manifest = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`])) as { mediaType: string; config: { digest: string } };
+    expect(manifest.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(JSON.parse(d.docker(['image', 'inspect', ref]).stdout)[0].Id).toBe(manifest.config.digest);
+    expect(d.docker(['run', '--rm', ref]).stdout).toBe('second layer\n');
+  });
+
+  it('creates and runs a missing image by pulling it, as the docker CLI does on a 404', () => {
+    const ref = `${reg.host}/test/busybox:v2`;
+    const run = d.docker(['run', '--rm', ref, 'echo', 'auto']);
+    expect(run.stderr).toContain(`Unable to find image '${ref}' locally`);
+    expect(run.stderr).toContain(`Status: Downloaded newer image for ${ref}`);
+    expect(run.stdout).toBe('auto\n');
+  });
+
+  it('pulls Docker Hub names through the configured mirror', () => {
+    const r = d.docker(['pull', 'busybox']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('latest: Pulling from library/busybox');
+    expect(r.stdout.trim().split('\n').pop()).toBe('docker.io/library/busybox:latest');
+    expect(d.docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}', 'busybox']).stdout).toBe(`busybox:latest ${busyboxId.slice(7, 19)}\n`);
+  });
+
+  it('resolves a manifest list to linux/amd64', async () => {
+    // An index with an arm64 entry first (the two-layer image's manifest, relabelled) and the amd64 busybox.
+    const accept = 'application/vnd.docker.distribution.manifest.v2+json';
+    const get = async (repo: string, tag: string): Promise<{ digest: string; size: number }> => {
+      const res = await fetch(`${reg.url}/v2/${repo}/manifests/${tag}`, { headers: { accept: `${accept}, application/vnd.oci.image.manifest.v1+json` } });
+      const body = Buffer.from(await res.arrayBuffer());
+      return { digest: sha(body), size: body.length };
+    };
+    const amd = await get('test/busybox', 'v1');
+    const arm = await get('test/two', 'oci');
+    // Blobs and manifests must live in the index's repository.
+    skopeo(['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${reg.host}/test/busybox:v1`, `docker://${reg.host}/test/multi:amd`]);
+    skopeo(['copy', '--src-tls-verify=false', '--dest-tls-verify=false', '--format', 'oci', `docker://${reg.host}/test/two:oci`, `docker://${reg.host}/test/multi:arm`]);
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: arm.digest, size: arm.size, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
+        { mediaType: accept, digest: amd.digest, size: amd.size, platform: { architecture: 'amd64', os: 'linux' } },
+      ],
+    });
+    const put = await fetch(`${reg.url}/v2/test/multi/manifests/latest`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' }, body: index });
+    expect(put.status).toBe(201);
+    const r = d.docker(['pull', `${reg.host}/test/multi`]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`Digest: ${sha(index)}`);
+    const [info] = JSON.parse(d.docker(['image', 'inspect', `${reg.host}/test/multi`]).stdout) as Array<{ Id: string; RepoDigests: string[] }>;
+    expect(info.Id).toBe(busyboxId);
+    expect(info.RepoDigests).toContain(`${reg.host}/test/multi@${sha(index)}`);
+  });
+
+  it('fails on an unknown tag with Docker\'s message and stores nothing', () => {
+    const before = d.docker(['images', '-q']).stdout;
+    const r = d.docker(['pull', `${reg.host}/test/busybox:nope`]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toBe(`Error response from daemon: manifest for ${reg.host}/test/busybox:nope not found: manifest unknown: manifest unknown\n`);
+    expect(d.docker(['images', '-q']).stdout).toBe(before);
+    expect(d.api('POST', `/images/create?fromImage=${reg.host}/test/busybox&tag=nope`).then((res) => res.status)).resolves.toBe(404);
+  });
+
+  it('fails within seconds when the registry is down', async () => {
+    const port = await freePort();
+    const t0 = Date.now();
+    const r = d.docker(['pull', `127.0.0.1:${port}/test/busybox:v1`]);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`Get "http://127.0.0.1:${port}/v2/": dial tcp 127.0.0.1:${port}: connect: connection refused`);
+  });
+
+  it('refuses a blob whose content does not match its digest, keeping nothing', async () => {
+    const layer = await makeLayerTar([{ name: 'corrupt.txt', content: 'x'.repeat(4096) }]);
+    const { archive } = await makeArchive([{ layers: [base, layer], repoTags: ['x/bad:latest'] }]);
+    put(archive, `${reg.host}/test/bad:latest`);
+    const manifest = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/test/bad:latest`])) as { layers: Array<{ digest: string }> };
+    const digest = manifest.layers[1].digest.slice(7);
+    const data = join(reg.storage, 'docker/registry/v2/blobs/sha256', digest.slice(0, 2), digest, 'data');
+    const bytes = readFileSync(data);
+    bytes[bytes.length - 10] ^= 0xff;
+    writeFileSync(data, bytes);
+    expect(statSync(data).size).toBe(bytes.length);
+    const layersBefore = layerDirs();
+    const r = d.docker(['pull', `${reg.host}/test/bad:latest`]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`filesystem layer verification failed for digest sha256:${digest}`);
+    expect(d.docker(['images', '-q', `${reg.host}/test/bad`]).stdout).toBe('');
+    expect(layerDirs().sort()).toEqual(layersBefore.sort());
+    expect(readdirSync(join(d.dataRoot, 'image/tmp'))).toEqual([]);
+  });
+
+  it('refuses malformed references with 400 invalid reference format', async () => {
+    const res = await d.api('POST', '/images/create?fromImage=a:b:c&tag=latest');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ message: 'invalid reference format' });
+  });
+});
