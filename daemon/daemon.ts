@@ -127,6 +127,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     usedBy: (imageId) => containers.list().filter((c) => c.Image === imageId).map((c) => c.Id),
     runningUsers: (imageId) => containers.list().filter((c) => c.Image === imageId && c.State.Running).map((c) => c.Id),
     registry: { insecureRegistries: cfg.insecureRegistries, registryMirrors: cfg.registryMirrors },
+    events: bus,
   });
 
   try {

@@ -24,7 +24,7 @@ export interface ImageDeps {
   /** IDs of running containers created from the image. */
   runningUsers(imageId: string): string[];
   registry: RegistryConfig;
-  events?: EventBus;
+  events: EventBus;
 }
 
 type Query = Record<string, string | string[] | undefined>;

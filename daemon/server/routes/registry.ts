@@ -31,7 +31,7 @@ export async function postPull(req: Req, out: JsonStream, deps: ImageDeps): Prom
     const result = await pullImage({ ref, auth, platform, registry: deps.registry, store: deps.images, log: deps.log, emit: (m) => out.write(m) });
     out.write({ status: `Digest: ${result.digest}` });
     out.write({ status: `Status: ${result.changed ? 'Downloaded newer image' : 'Image is up to date'} for ${familiar(ref)}` });
-    deps.events?.emit('image', 'pull', familiar(ref), { name: familiar(ref) });
+    deps.events.emit('image', 'pull', familiar(ref), { name: familiar(ref) });
   } catch (e) {
     deps.log.info({ err: e, ref: familiar(ref) }, 'pull failed');
     if (!out.started) throw e instanceof ApiError ? e : new ApiError(500, (e as Error).message);
