@@ -20,6 +20,9 @@ import { registerEventRoutes } from './server/routes/events';
 import { registerExecRoutes } from './server/routes/exec';
 import { registerImageRoutes } from './server/routes/images';
 import { registerSystemRoutes } from './server/routes/system';
+import { registerVolumeRoutes } from './server/routes/volumes';
+import { ContainerMounts } from './volumes/container-mounts';
+import { VolumeStore } from './volumes/store';
 
 export interface RunningDaemon {
   shutdown(): Promise<void>;
@@ -69,9 +72,11 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
 
   const images = await ImageStore.open(cfg.dataRoot, log);
   const store = new ContainerStore(`${cfg.dataRoot}/containers`);
-  const cgroups = detectCgroupDriver('/sys/fs/cgroup', cfg.cgroupParent);
+    const cgroups = detectCgroupDriver('/sys/fs/cgroup', cfg.cgroupParent);
   const network = await NetworkManager.open({ dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, bridge: cfg.bridge, bip: cfg.bip, log });
   const bus = new EventBus();
+  const volumes = new VolumeStore(`${cfg.dataRoot}/volumes`, bus, log);
+  const mounts = new ContainerMounts(volumes, () => store.all(), log);
   const layersRoot = `${cfg.dataRoot}/layers`;
   mkdirSync(layersRoot, { recursive: true });
   const containers = new ContainerManager(
@@ -82,6 +87,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     { layersRoot, execRoot: cfg.execRoot },
     log,
     bus,
+    mounts,
   );
   await containers.reconcile();
   const execs = new ExecManager(cgroups, log, bus);
@@ -118,7 +124,13 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
       execIds: execs.idsOf(c.Id),
     }),
     bridgeNetworkId: () => network.bridgeNetworkId,
+    attachMounts: (c) => {
+      c.MountPoints = mounts.plan(c, images.layerDirs(c.Image), (ref) => containers.find(ref));
+      const made = mounts.materialize(c.MountPoints);
+      return { undo: () => mounts.undo(made) };
+    },
   });
+  registerVolumeRoutes(app, { volumes, usedBy: (name) => mounts.usedBy(name), events: bus });
   registerExecRoutes(app, hijack, { containers, execs });
   registerEventRoutes(app, bus);
   registerImageRoutes(app, {
@@ -149,6 +161,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
         await containers.stopAll();
         await app.close().catch(() => undefined);
         await network.shutdown();
+        volumes.unmountAll();
         await cgroups.removeParent();
         rmSync(socket, { force: true });
         rmSync(cfg.pidfile, { force: true });

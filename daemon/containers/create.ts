@@ -103,6 +103,8 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
 
   const labels = { ...(image.config.Labels ?? {}), ...(field<Record<string, string>>(body, 'Labels', 'object', 'Config') ?? {}) };
   const exposed = { ...(image.config.ExposedPorts ?? {}), ...(field<Record<string, object>>(body, 'ExposedPorts', 'object', 'Config') ?? {}) };
+  // The image's VOLUME entries and the container's own add up, as dockerd merges them.
+  const volumes = { ...(image.config.Volumes ?? {}), ...(field<Record<string, object>>(body, 'Volumes', 'object', 'Config') ?? {}) };
   const config: ContainerConfig = {
     // Host networking shares the host's name, as Docker does.
     Hostname: field<string>(body, 'Hostname', 'string', 'Config') || (mode === 'host' ? hostname() : id.slice(0, 12)),
@@ -118,7 +120,7 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     Env: env,
     Cmd: cmd,
     Image: field<string>(body, 'Image', 'string', 'Config') ?? '',
-    Volumes: field<Record<string, object>>(body, 'Volumes', 'object', 'Config') ?? image.config.Volumes ?? null,
+    Volumes: Object.keys(volumes).length ? volumes : null,
     WorkingDir: field<string>(body, 'WorkingDir', 'string', 'Config') || image.config.WorkingDir || '',
     Entrypoint: entrypoint,
     OnBuild: image.config.OnBuild ?? null,
@@ -146,7 +148,6 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     PidsLimit: field<number>(hc, 'PidsLimit', 'number', 'HostConfig') ?? null,
     Privileged: field<boolean>(hc, 'Privileged', 'boolean', 'HostConfig') ?? false,
   };
-  if (hostConfig.Binds?.length) throw badRequest('bind mounts and volumes are not supported yet');
 
   return {
     Id: id,

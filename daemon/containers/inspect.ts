@@ -2,6 +2,7 @@
 // Keys are in Docker's order: the docker CLI prints inspect output as it receives it.
 import { MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
 import { humanDuration } from '../util/units';
+import { ContainerMounts } from '../volumes/container-mounts';
 import type { ContainerRecord } from './record';
 import { ZERO_TIME } from './record';
 
@@ -167,7 +168,7 @@ export function inspectContainer(c: ContainerRecord, ctx: InspectContext): Recor
       },
       Name: 'overlay2',
     },
-    Mounts: [],
+    Mounts: ContainerMounts.inspectView(c),
     Config: c.Config,
     NetworkSettings: {
       Bridge: '',
@@ -225,6 +226,6 @@ export function summarizeContainer(c: ContainerRecord, bridgeId: string): Record
     Status: statusText(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode },
     NetworkSettings: { Networks: networks(c, bridgeId) },
-    Mounts: [],
+    Mounts: ContainerMounts.inspectView(c),
   };
 }

@@ -9,6 +9,7 @@ import type { EventBus } from '../events/bus';
 import { containerEvent } from '../events/container';
 import type { NetworkManager } from '../network/manager';
 import { parseNetworkMode } from '../network/manager';
+import type { InitMount } from '../runtime/init-spec';
 import { spawnProcess, StartFailure, type Spawned } from '../runtime/spawn';
 import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
 import { etcFiles } from '../runtime/etc-files';
@@ -21,6 +22,16 @@ import type { ContainerStore } from './store';
 
 export interface ImageSource {
   layerDirs(imageId: string): string[];
+}
+
+/** The volumes side of a start and a removal (daemon/volumes/container-mounts.ts). */
+export interface MountHooks {
+  /** Host-side preparation before a start; the init's mounts for the container's volumes, binds and tmpfs. */
+  prepare(c: ContainerRecord): InitMount[];
+  /** The container stopped (or failed to start after prepare). */
+  release(c: ContainerRecord): void;
+  /** The container is gone; `removeVolumes` takes its anonymous volumes with it. */
+  removed(c: ContainerRecord, removeVolumes: boolean): void;
 }
 
 export interface OutputListener {
@@ -61,6 +72,7 @@ export class ContainerManager {
     private readonly paths: { layersRoot: string; execRoot: string },
     private readonly log: Logger,
     private readonly bus: EventBus,
+    private readonly mounts: MountHooks,
   ) {
     this.events.setMaxListeners(0);
   }
@@ -129,7 +141,7 @@ export class ContainerManager {
       .finally(() => this.starting.delete(c.Id))
       .catch(async (e: unknown) => {
         // As Docker: a container that cannot start is removed when it was meant to be (--rm).
-        if (e instanceof StartError && c.HostConfig.AutoRemove) await this.remove(c, { force: true });
+        if (e instanceof StartError && c.HostConfig.AutoRemove) await this.remove(c, { force: true, volumes: true });
         throw e;
       });
     this.starting.set(c.Id, p);
@@ -151,8 +163,11 @@ export class ContainerManager {
       pidsLimit: hc.PidsLimit ?? 0,
     });
     let sandbox = null;
+    let prepared = false;
     try {
       sandbox = await this.network.setup(c.Id, mode);
+      const userMounts = this.mounts.prepare(c);
+      prepared = true;
       const files = etcFiles(c, sandbox);
       for (const [name, content] of Object.entries(files)) writeFileSync(`${dir}/${name}`, content);
       const mountpoint = `${this.paths.execRoot}/containers/${c.Id}/rootfs`;
@@ -167,16 +182,21 @@ export class ContainerManager {
           rootfs: { layersRoot: this.paths.layersRoot, lower, upper: `${dir}/rw/upper`, work: `${dir}/rw/work`, mountpoint },
           hostname: c.Config.Hostname,
           netns: sandbox.key || null,
-          mounts: (['hostname', 'hosts', 'resolv.conf'] as const).map((name) => ({
-            source: `${dir}/${name}`,
-            target: `/etc/${name}`,
-            fstype: null,
-            flags: libc.MS_BIND,
-            data: null,
-            file: true,
-          })),
+          mounts: [
+            ...(['hostname', 'hosts', 'resolv.conf'] as const).map((name) => ({
+              source: `${dir}/${name}`,
+              target: `/etc/${name}`,
+              fstype: null,
+              flags: libc.MS_BIND,
+              data: null,
+              file: true,
+            })),
+            ...userMounts,
+          ],
           maskedPaths: MASKED_PATHS,
           readonlyPaths: READONLY_PATHS,
+          readonlyRootfs: hc.ReadonlyRootfs === true,
+          shmSize: typeof hc.ShmSize === 'number' && hc.ShmSize > 0 ? hc.ShmSize : undefined,
           process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: DEFAULT_CAPABILITIES, cgroupProcs, tty: c.Config.Tty },
         },
         { stdin: c.Config.OpenStdin },
@@ -190,6 +210,7 @@ export class ContainerManager {
       this.log.info({ container: c.Id, pid: spawned.pid }, 'container started');
       this.emitEvent(c, 'start');
     } catch (e) {
+      if (prepared) this.mounts.release(c);
       if (sandbox) await this.network.teardown(c.Id, sandbox);
       await this.cgroups.remove(c.Id).catch(() => undefined);
       if (e instanceof StartFailure) {
@@ -228,6 +249,7 @@ export class ContainerManager {
     c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, OOMKilled: oom, Pid: 0, ExitCode: code, FinishedAt: nowNano() };
     this.store.save(c);
     this.running.delete(c.Id);
+    this.mounts.release(c);
     if (sandbox) await this.network.teardown(c.Id, sandbox).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'network teardown failed'));
     await this.cgroups.remove(c.Id).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'cgroup removal failed'));
     rmSync(`${this.paths.execRoot}/containers/${c.Id}`, { recursive: true, force: true });
@@ -236,7 +258,7 @@ export class ContainerManager {
     this.emitEvent(c, 'die', { exitCode: String(code) });
     this.endListeners(c.Id);
     this.events.emit(`exit:${c.Id}`, code);
-    if (c.HostConfig.AutoRemove) await this.remove(c, { force: true }).catch(() => undefined);
+    if (c.HostConfig.AutoRemove) await this.remove(c, { force: true, volumes: true }).catch(() => undefined);
   }
 
   /** Attached clients see the end of the stream when a run ends, or fails to begin. */
@@ -333,7 +355,8 @@ export class ContainerManager {
     this.emitEvent(c, 'restart');
   }
 
-  async remove(c: ContainerRecord, opts: { force: boolean }): Promise<void> {
+  /** `volumes` (rm -v, --rm) also removes the container's anonymous volumes. */
+  async remove(c: ContainerRecord, opts: { force: boolean; volumes?: boolean }): Promise<void> {
     if (this.removing.has(c.Id)) throw conflict(`removal of container ${c.Id} is already in progress`);
     const inFlight = this.starting.get(c.Id);
     if (inFlight) {
@@ -357,6 +380,7 @@ export class ContainerManager {
     this.store.delete(c.Id);
     this.log.info({ container: c.Id }, 'container removed');
     this.emitEvent(c, 'destroy');
+    this.mounts.removed(c, opts.volumes === true);
     for (const fn of this.removeHooks) fn(c.Id);
     this.events.emit(`removed:${c.Id}`);
   }

@@ -1,6 +1,7 @@
 // A container as the daemon keeps it: Docker's Config and HostConfig as sent (after merging the
 // image's defaults), its state, and while it runs its network sandbox.
 import type { Sandbox } from '../network/manager';
+import type { MountPoint } from '../volumes/spec';
 
 export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -72,6 +73,8 @@ export interface ContainerRecord {
   RestartCount: number;
   /** Present while the container runs. */
   Sandbox: Sandbox | null;
+  /** Volumes, binds and tmpfs mounts, worked out at create (Docker's MountPoints). */
+  MountPoints?: MountPoint[];
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

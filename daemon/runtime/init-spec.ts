@@ -10,6 +10,10 @@ export interface InitMount {
   data: string | null;
   /** For binds: whether the target must be a file (else a directory). */
   file?: boolean;
+  /** Propagation flags applied to the mount after it is made (MS_PRIVATE|MS_REC...). */
+  propagation?: number;
+  /** A volume: fill it from the image's content at the target when it is empty. */
+  copyUp?: boolean;
 }
 
 export interface ProcessSpec {
@@ -38,6 +42,10 @@ export interface ContainerSpec {
   mounts: InitMount[];
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** --read-only: the root filesystem is remounted read-only once everything is mounted. */
+  readonlyRootfs?: boolean;
+  /** Bytes of /dev/shm (--shm-size); 64 MiB when absent. */
+  shmSize?: number;
   process: ProcessSpec;
 }
 

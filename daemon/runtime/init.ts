@@ -4,6 +4,7 @@
 // namespaces instead. It runs on every start: keep its imports minimal.
 import * as fs from 'fs';
 import * as libc from '../../native/libc';
+import { copyUp } from './copy-up';
 import type { ContainerSpec, ExecSpec, InitMessage, InitMount, InitSpec, ProcessSpec } from './init-spec';
 
 const SPEC_FD = 3;
@@ -78,8 +79,8 @@ function startContainer(spec: ContainerSpec): void {
 
   const root = spec.rootfs.mountpoint;
   mountRootfs(spec);
-  mountSpecial(root);
-  for (const m of spec.mounts) bindInto(root, m);
+  mountSpecial(root, spec.shmSize);
+  for (const m of spec.mounts) mountInto(root, m);
   for (const p of spec.maskedPaths) maskPath(root, p);
   for (const p of spec.readonlyPaths) readonlyPath(root, p);
 
@@ -91,6 +92,7 @@ function startContainer(spec: ContainerSpec): void {
   libc.sethostname(spec.hostname);
   // Docker creates the working directory of a new container.
   ensureDir(spec.process.cwd || '/');
+  if (spec.readonlyRootfs) libc.mount(null, '/', null, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY, null);
   becomeProcess(spec.process, cgroupFds, true);
 }
 
@@ -171,7 +173,7 @@ function mountRootfs(spec: ContainerSpec): void {
 
 const NOSUID_NOEXEC_NODEV = libc.MS_NOSUID | libc.MS_NOEXEC | libc.MS_NODEV;
 
-function mountSpecial(root: string): void {
+function mountSpecial(root: string, shmSize = 64 * 1024 * 1024): void {
   mountAt(root, '/proc', 'proc', 'proc', NOSUID_NOEXEC_NODEV, null);
   mountAt(root, '/dev', 'tmpfs', 'tmpfs', libc.MS_NOSUID, 'mode=755,size=65536k');
   const dev = root + '/dev';
@@ -197,7 +199,7 @@ function mountSpecial(root: string): void {
   ];
   for (const [name, target] of links) fs.symlinkSync(target, `${dev}/${name}`);
   mountAt(root, '/dev/pts', 'devpts', 'devpts', libc.MS_NOSUID | libc.MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5');
-  mountAt(root, '/dev/shm', 'shm', 'tmpfs', NOSUID_NOEXEC_NODEV, 'mode=1777,size=65536k');
+  mountAt(root, '/dev/shm', 'shm', 'tmpfs', NOSUID_NOEXEC_NODEV, `mode=1777,size=${Math.floor(shmSize / 1024)}k`);
   mountAt(root, '/dev/mqueue', 'mqueue', 'mqueue', NOSUID_NOEXEC_NODEV, null);
   mountAt(root, '/sys', 'sysfs', 'sysfs', NOSUID_NOEXEC_NODEV | libc.MS_RDONLY, null);
 }
@@ -208,21 +210,68 @@ function mountAt(root: string, target: string, source: string, fstype: string, f
   libc.mount(source, path, fstype, flags, data);
 }
 
-function bindInto(root: string, m: InitMount): void {
-  const path = root + m.target;
+const MAX_LINKS = 255;
+
+/**
+ * `target` inside `root` with every symlink on the way resolved inside the root too, as runc's
+ * securejoin does: a link to `/` or `../..` in the image can never lead a mount onto the host.
+ */
+function resolveInRoot(root: string, target: string): string {
+  let parts = target.split('/').filter(Boolean);
+  let cur = '';
+  let links = 0;
+  while (parts.length) {
+    const p = parts.shift() as string;
+    if (p === '.') continue;
+    if (p === '..') {
+      cur = cur.slice(0, cur.lastIndexOf('/'));
+      continue;
+    }
+    const next = `${cur}/${p}`;
+    const st = fs.lstatSync(root + next, { throwIfNoEntry: false });
+    if (st?.isSymbolicLink()) {
+      if (++links > MAX_LINKS) throw new StartError(`error mounting onto "${target}": too many levels of symbolic links`, 1);
+      const link = fs.readlinkSync(root + next);
+      if (link.startsWith('/')) cur = '';
+      parts = [...link.split('/').filter(Boolean), ...parts];
+      continue;
+    }
+    cur = next;
+  }
+  return root + cur;
+}
+
+function mismatch(m: InitMount): StartError {
+  return new StartError(
+    `error mounting "${m.source}" to rootfs at "${m.target}": not a directory: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type`,
+    1,
+  );
+}
+
+function mountInto(root: string, m: InitMount): void {
+  let path: string;
   if (m.file) {
-    fs.mkdirSync(path.slice(0, path.lastIndexOf('/')) || '/', { recursive: true });
-    // A symlink at the target (some images link /etc/resolv.conf) would send the bind outside the root.
+    const slash = m.target.lastIndexOf('/');
+    const parent = resolveInRoot(root, m.target.slice(0, slash) || '/');
+    fs.mkdirSync(parent, { recursive: true });
+    path = `${parent}/${m.target.slice(slash + 1)}`;
+    // A symlink at the target (some images link /etc/resolv.conf) is replaced, never followed out.
     const st = fs.lstatSync(path, { throwIfNoEntry: false });
     if (st?.isSymbolicLink()) fs.unlinkSync(path);
+    else if (st?.isDirectory()) throw mismatch(m);
     if (!st || st.isSymbolicLink()) fs.writeFileSync(path, '');
   } else {
-    fs.mkdirSync(path, { recursive: true });
+    path = resolveInRoot(root, m.target);
+    const st = fs.statSync(path, { throwIfNoEntry: false });
+    if (st && !st.isDirectory()) throw mismatch(m);
+    if (!st) fs.mkdirSync(path, { recursive: true, mode: 0o755 });
+    if (m.copyUp) copyUp(path, m.source);
   }
   libc.mount(m.source, path, m.fstype, m.flags, m.data);
   if (m.flags & libc.MS_BIND && m.flags & libc.MS_RDONLY) {
     libc.mount(null, path, null, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | (m.flags & libc.MS_REC), null);
   }
+  if (m.propagation) libc.mount(null, path, null, m.propagation, null);
 }
 
 function maskPath(root: string, p: string): void {

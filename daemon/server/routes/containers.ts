@@ -22,6 +22,8 @@ export interface ContainerDeps {
   familiarName(ref: string): string;
   inspectContext(c: ContainerRecord): Parameters<typeof inspectContainer>[1];
   bridgeNetworkId(): string;
+  /** Works out the new container's mounts and makes its volumes; `undo` removes those made. */
+  attachMounts(c: ContainerRecord): { undo(): void };
 }
 
 type Req = FastifyRequest<{ Params: { id: string }; Querystring: Record<string, string> }>;
@@ -48,7 +50,13 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     if (!image) throw notFound(`No such image: ${deps.familiarName(imageRef)}`);
     const record = buildContainer(config, name, image);
     logRotation(record.HostConfig.LogConfig);
-    containers.add(record);
+    const mounts = deps.attachMounts(record);
+    try {
+      containers.add(record);
+    } catch (e) {
+      mounts.undo();
+      throw e;
+    }
     return reply.code(201).send({ Id: record.Id, Warnings: [] });
   });
 
@@ -118,7 +126,7 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
 
   app.delete('/containers/:id', async (req: Req, reply) => {
     const c = containers.find(req.params.id);
-    await containers.remove(c, { force: qbool(req.query.force) });
+    await containers.remove(c, { force: qbool(req.query.force), volumes: qbool(req.query.v) });
     return reply.code(204).send();
   });
 
