@@ -18,7 +18,9 @@ import { HijackRouter } from './server/hijack';
 import { registerContainerRoutes } from './server/routes/containers';
 import { registerEventRoutes } from './server/routes/events';
 import { registerExecRoutes } from './server/routes/exec';
+import { registerHousekeepingRoutes } from './server/routes/housekeeping';
 import { registerImageRoutes } from './server/routes/images';
+import { registerProcessRoutes } from './server/routes/processes';
 import { registerSystemRoutes } from './server/routes/system';
 import { registerVolumeRoutes } from './server/routes/volumes';
 import { ContainerMounts } from './volumes/container-mounts';
@@ -133,6 +135,8 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   registerVolumeRoutes(app, { volumes, usedBy: (name) => mounts.usedBy(name), events: bus });
   registerExecRoutes(app, hijack, { containers, execs });
   registerEventRoutes(app, bus);
+  registerProcessRoutes(app, containers);
+  registerHousekeepingRoutes(app, { containers, bus, rwDir: (id) => `${store.dir(id)}/rw/upper` });
   registerImageRoutes(app, {
     images,
     log,

@@ -1,6 +1,7 @@
 // One interface over cgroup v1 and v2, chosen at start-up from what the host mounts.
 import { existsSync } from 'fs';
 import type { Limits } from './limits';
+import type { CgroupStats } from './stats';
 import { CgroupV1 } from './v1';
 import { CgroupV2 } from './v2';
 
@@ -16,6 +17,12 @@ export interface CgroupDriver {
   remove(id: string): Promise<void>;
   /** Removes the parent cgroup when empty (daemon shutdown). */
   removeParent(): Promise<void>;
+  /** Freezes or thaws every process of the container (pause/unpause); resolves once the kernel reports it done. */
+  freeze(id: string, frozen: boolean): Promise<void>;
+  /** The PIDs (host namespace) of the container's processes. */
+  pids(id: string): Promise<number[]>;
+  /** CPU, memory, pids and I/O counters of the container's cgroup. */
+  stats(id: string): Promise<CgroupStats>;
   /** The file holding the memory limit, for inspection. */
   memoryLimitFile(id: string): string;
 }

@@ -2,6 +2,7 @@
 import { mkdir, readFile, rmdir, writeFile } from 'fs/promises';
 import type { CgroupDriver } from './driver';
 import { cpuQuota, type Limits } from './limits';
+import { blkioV1, keyValues, single, type CgroupStats } from './stats';
 
 const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'blkio'] as const;
 
@@ -56,6 +57,65 @@ export class CgroupV1 implements CgroupDriver {
   memoryLimitFile(id: string): string {
     return `${this.dir('memory', id)}/memory.limit_in_bytes`;
   }
+
+  async freeze(id: string, frozen: boolean): Promise<void> {
+    const want = frozen ? 'FROZEN' : 'THAWED';
+    const file = `${this.dir('freezer', id)}/freezer.state`;
+    // The kernel may report FREEZING for a while; writing again nudges it, as runc does.
+    for (let i = 0; i < 1000; i++) {
+      await writeFile(file, want);
+      if ((await readFile(file, 'utf8')).trim() === want) return;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    throw new Error(`cgroup ${id} did not reach ${want}`);
+  }
+
+  async pids(id: string): Promise<number[]> {
+    return parsePids(await readFile(`${this.dir('pids', id)}/cgroup.procs`, 'utf8'));
+  }
+
+  async stats(id: string): Promise<CgroupStats> {
+    const read = (c: string, f: string): Promise<string> => readFile(`${this.dir(c, id)}/${f}`, 'utf8').catch(() => '');
+    const [usage, perCpu, acct, cpuStat, memUsage, memMax, memFail, memLimit, memStat, pidsCur, pidsMax, blkBytes, blkOps] = await Promise.all([
+      read('cpuacct', 'cpuacct.usage'),
+      read('cpuacct', 'cpuacct.usage_percpu'),
+      read('cpuacct', 'cpuacct.stat'),
+      read('cpu', 'cpu.stat'),
+      read('memory', 'memory.usage_in_bytes'),
+      read('memory', 'memory.max_usage_in_bytes'),
+      read('memory', 'memory.failcnt'),
+      read('memory', 'memory.limit_in_bytes'),
+      read('memory', 'memory.stat'),
+      read('pids', 'pids.current'),
+      read('pids', 'pids.max'),
+      read('blkio', 'blkio.throttle.io_service_bytes_recursive'),
+      read('blkio', 'blkio.throttle.io_serviced_recursive'),
+    ]);
+    // cpuacct.stat counts in USER_HZ ticks (100 a second on Linux), as libcontainer converts them.
+    const ticks = keyValues(acct);
+    const cs = keyValues(cpuStat);
+    return {
+      cpu: {
+        total: single(usage) ?? 0,
+        perCpu: perCpu.trim().split(/\s+/).filter(Boolean).map(Number),
+        user: (ticks.user ?? 0) * 1e7,
+        system: (ticks.system ?? 0) * 1e7,
+        periods: cs.nr_periods ?? 0,
+        throttledPeriods: cs.nr_throttled ?? 0,
+        throttledTime: cs.throttled_time ?? 0,
+      },
+      memory: { usage: single(memUsage) ?? 0, maxUsage: single(memMax), failcnt: single(memFail), limit: single(memLimit), stats: keyValues(memStat) },
+      pids: { current: single(pidsCur) ?? 0, limit: single(pidsMax) },
+      io: { bytes: blkioV1(blkBytes), ops: blkioV1(blkOps) },
+    };
+  }
+}
+
+export function parsePids(text: string): number[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map(Number);
 }
 
 /** SIGKILLs every process listed in the cgroup.procs files and waits until they are gone. */

@@ -3,7 +3,8 @@ import { existsSync } from 'fs';
 import { mkdir, readFile, writeFile } from 'fs/promises';
 import type { CgroupDriver } from './driver';
 import { cpuQuota, sharesToWeight, swapMax, type Limits } from './limits';
-import { killAll, rmdirIfPresent } from './v1';
+import { ioStatV2, keyValues, single, type CgroupStats } from './stats';
+import { killAll, parsePids, rmdirIfPresent } from './v1';
 
 const WANTED = ['cpu', 'memory', 'pids', 'io', 'cpuset'];
 
@@ -78,5 +79,42 @@ export class CgroupV2 implements CgroupDriver {
 
   memoryLimitFile(id: string): string {
     return `${this.dir(id)}/memory.max`;
+  }
+
+  async freeze(id: string, frozen: boolean): Promise<void> {
+    await writeFile(`${this.dir(id)}/cgroup.freeze`, frozen ? '1' : '0');
+    // cgroup.events says `frozen 1` once every task has stopped.
+    for (let i = 0; i < 1000; i++) {
+      const events = await readFile(`${this.dir(id)}/cgroup.events`, 'utf8');
+      if (new RegExp(`^frozen ${frozen ? 1 : 0}$`, 'm').test(events)) return;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    throw new Error(`cgroup ${id} did not reach frozen=${frozen ? 1 : 0}`);
+  }
+
+  async pids(id: string): Promise<number[]> {
+    return parsePids(await readFile(`${this.dir(id)}/cgroup.procs`, 'utf8'));
+  }
+
+  async stats(id: string): Promise<CgroupStats> {
+    const read = (f: string): Promise<string> => readFile(`${this.dir(id)}/${f}`, 'utf8').catch(() => '');
+    const [cpuStat, memCur, memMax, memStat, pidsCur, pidsMax, io] = await Promise.all(
+      ['cpu.stat', 'memory.current', 'memory.max', 'memory.stat', 'pids.current', 'pids.max', 'io.stat'].map(read),
+    );
+    const cs = keyValues(cpuStat);
+    return {
+      cpu: {
+        total: (cs.usage_usec ?? 0) * 1000,
+        user: (cs.user_usec ?? 0) * 1000,
+        system: (cs.system_usec ?? 0) * 1000,
+        periods: cs.nr_periods ?? 0,
+        throttledPeriods: cs.nr_throttled ?? 0,
+        throttledTime: (cs.throttled_usec ?? 0) * 1000,
+      },
+      // As dockerd on v2: no max_usage or failcnt.
+      memory: { usage: single(memCur) ?? 0, limit: single(memMax), stats: keyValues(memStat) },
+      pids: { current: single(pidsCur) ?? 0, limit: single(pidsMax) },
+      io: ioStatV2(io),
+    };
   }
 }

@@ -91,6 +91,7 @@ export class ExecManager {
   async start(c: ContainerRecord, inst: ExecInstance, io: ExecIO, stdin: NodeJS.ReadableStream | null): Promise<void> {
     if (inst.started) throw conflict(`Error: Exec command ${inst.ID} has already run`);
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    if (c.State.Paused) throw conflict(`Container ${c.Id} is paused, unpause the container before exec`);
     inst.started = true;
     const cfg = inst.config;
     containerEvent(this.bus, c, `exec_start: ${cfg.Cmd.join(' ')}`, { execID: inst.ID });

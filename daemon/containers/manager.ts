@@ -5,6 +5,7 @@ import { constants as osConstants } from 'os';
 import { relative } from 'path';
 import type { Logger } from 'pino';
 import type { CgroupDriver } from '../cgroups/driver';
+import type { CgroupStats } from '../cgroups/stats';
 import type { EventBus } from '../events/bus';
 import { containerEvent } from '../events/container';
 import type { NetworkManager } from '../network/manager';
@@ -16,6 +17,7 @@ import { etcFiles } from '../runtime/etc-files';
 import { badRequest, conflict, notFound, ApiError } from '../server/errors';
 import { mountsUnder } from '../util/mounts';
 import * as libc from '../../native/libc';
+import { validName } from './names';
 import { JsonLogWriter, logRotation, logsDisabled, type LogEntry, type StreamName } from './logs';
 import { nowNano, type ContainerRecord } from './record';
 import type { ContainerStore } from './store';
@@ -327,6 +329,58 @@ export class ContainerManager {
   private signal(c: ContainerRecord, run: Running, sig: number): void {
     run.spawned.child.kill(sig);
     this.emitEvent(c, 'kill', { signal: String(sig) });
+    // As runc: a frozen task dies of SIGKILL only once thawed (cgroup v1); other signals wait for unpause.
+    if (sig === osConstants.signals.SIGKILL && c.State.Paused) {
+      this.cgroups.freeze(c.Id, false).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'thaw failed'));
+    }
+  }
+
+  async pause(c: ContainerRecord): Promise<void> {
+    if (!this.running.has(c.Id) || !c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    if (c.State.Paused) throw conflict(`Container ${c.Id} is already paused`);
+    await this.cgroups.freeze(c.Id, true);
+    c.State = { ...c.State, Status: 'paused', Paused: true };
+    this.store.save(c);
+    this.log.info({ container: c.Id }, 'container paused');
+    this.emitEvent(c, 'pause');
+  }
+
+  async unpause(c: ContainerRecord): Promise<void> {
+    if (!this.running.has(c.Id) || !c.State.Paused) throw conflict(`Container ${c.Id} is not paused`);
+    await this.cgroups.freeze(c.Id, false);
+    c.State = { ...c.State, Status: 'running', Paused: false };
+    this.store.save(c);
+    this.log.info({ container: c.Id }, 'container unpaused');
+    this.emitEvent(c, 'unpause');
+  }
+
+  /** Docker's rename: the name must be valid and free; the event carries the old name with its slash. */
+  rename(c: ContainerRecord, newName: string): void {
+    const name = newName.startsWith('/') ? newName : `/${newName}`;
+    if (!validName(name)) throw badRequest(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const oldName = c.Name;
+    if (oldName === name) throw badRequest('Renaming a container with the same name as its current name');
+    const taken = this.store.byName(name);
+    if (taken) {
+      throw conflict(
+        `Error when allocating new name: Conflict. The container name "${name}" is already in use by container "${taken.Id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    c.Name = name;
+    this.store.save(c);
+    this.log.info({ container: c.Id, oldName, name }, 'container renamed');
+    this.emitEvent(c, 'rename', { oldName });
+  }
+
+  /** The container's cgroup counters; null when it is not running. */
+  async cgroupStats(c: ContainerRecord): Promise<CgroupStats | null> {
+    if (!this.running.has(c.Id)) return null;
+    return this.cgroups.stats(c.Id).catch(() => null);
+  }
+
+  async pids(c: ContainerRecord): Promise<number[]> {
+    if (!this.running.has(c.Id)) throw conflict(`Container ${c.Id} is not running`);
+    return this.cgroups.pids(c.Id);
   }
 
   /** Reports a container event on the daemon's bus (routes report attach, rename, ...). */

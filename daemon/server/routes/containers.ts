@@ -9,7 +9,7 @@ import { signalNumber, type ContainerManager, type WaitCondition } from '../../c
 import { generateName, validName } from '../../containers/names';
 import type { ContainerRecord } from '../../containers/record';
 import { parseFilters, qbool, qint } from '../app';
-import { ApiError, badRequest, notFound } from '../errors';
+import { ApiError, badRequest, conflict, notFound } from '../errors';
 import { writeUpgrade, type HijackRouter } from '../hijack';
 import { terminalSize } from './exec';
 import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from '../detach-keys';
@@ -171,6 +171,7 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
 
   const attach = (id: string, q: URLSearchParams, socket: Duplex): void => {
     const c = containers.find(id);
+    if (c.State.Paused) throw conflict('You cannot attach to a paused container, unpause it first');
     const want = { stdout: qbool(q.get('stdout')), stderr: qbool(q.get('stderr')) };
     writeUpgrade(socket, !c.Config.Tty);
     containers.emitEvent(c, 'attach');
@@ -205,7 +206,7 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
   hijack.add('/containers/:id/attach', (params, query, socket) => attach(params.id, query, socket));
   // Clients that do not ask for an upgrade (curl) still get the stream on the same connection.
   app.post('/containers/:id/attach', async (req: Req, reply) => {
-    containers.find(req.params.id);
+    if (containers.find(req.params.id).State.Paused) throw conflict('You cannot attach to a paused container, unpause it first');
     reply.hijack();
     attach(req.params.id, new URLSearchParams(req.query), req.raw.socket);
   });

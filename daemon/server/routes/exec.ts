@@ -5,7 +5,7 @@ import type { ExecConfig, ExecManager } from '../../containers/exec';
 import { frame } from '../../containers/logs';
 import type { ContainerManager } from '../../containers/manager';
 import { qint } from '../app';
-import { badRequest } from '../errors';
+import { badRequest, conflict } from '../errors';
 import { writeUpgrade, type HijackRouter } from '../hijack';
 
 type Json = Record<string, unknown>;
@@ -78,6 +78,7 @@ export function registerExecRoutes(app: FastifyInstance, hijack: HijackRouter, d
   const attach = (id: string, socket: Duplex): void => {
     const inst = execs.get(id);
     const c = containers.find(inst.ContainerID);
+    if (c.State.Paused) throw conflict(`Container ${c.Id} is paused, unpause the container before exec`);
     writeUpgrade(socket, !inst.config.Tty);
     const want = { stdout: inst.config.AttachStdout, stderr: inst.config.AttachStderr };
     execs
