@@ -23,6 +23,8 @@ import { registerImageRoutes } from './server/routes/images';
 import { registerProcessRoutes } from './server/routes/processes';
 import { registerSystemRoutes } from './server/routes/system';
 import { registerVolumeRoutes } from './server/routes/volumes';
+import { registerDiskUsageRoutes } from './server/routes/disk-usage';
+import { summarizeContainer } from './containers/inspect';
 import { ContainerMounts } from './volumes/container-mounts';
 import { VolumeStore } from './volumes/store';
 
@@ -133,6 +135,14 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     },
   });
   registerVolumeRoutes(app, { volumes, usedBy: (name) => mounts.usedBy(name), events: bus });
+  registerDiskUsageRoutes(app, {
+    images: () => images.list(),
+    containers: () => containers.list(),
+    upperDir: (c) => `${store.dir(c.Id)}/rw/upper`,
+    summarize: (c) => summarizeContainer(c, network.bridgeNetworkId),
+    volumes,
+    usedBy: (name) => mounts.usedBy(name),
+  });
   registerExecRoutes(app, hijack, { containers, execs });
   registerEventRoutes(app, bus);
   registerProcessRoutes(app, containers);
