@@ -11,6 +11,7 @@ import { ContainerManager } from './containers/manager';
 import { ContainerStore } from './containers/store';
 import { EventBus } from './events/bus';
 import { ImageStore } from './images/store';
+import { BlobOrigins } from './registry/origins';
 import { familiarName } from './images/reference';
 import { NetworkManager } from './network/manager';
 import { createApp } from './server/app';
@@ -154,6 +155,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     runningUsers: (imageId) => containers.list().filter((c) => c.Image === imageId && c.State.Running).map((c) => c.Id),
     registry: { insecureRegistries: cfg.insecureRegistries, registryMirrors: cfg.registryMirrors },
     events: bus,
+    origins: new BlobOrigins(`${cfg.dataRoot}/image/distribution.json`),
   });
 
   try {

@@ -321,6 +321,15 @@ export class ImageStore {
     });
   }
 
+  /** Records `name@digest` for an image (after a push), as Docker's RepoDigests. */
+  addDigestReference(id: string, ref: Reference): Promise<void> {
+    return this.exclusive(async () => {
+      if (!this.visible(id) || !ref.digest) return;
+      this.refs.set(storeKey(ref), id);
+      this.saveRefs();
+    });
+  }
+
   /** Points `newRef` (a tag; a bare name means latest) at the image; a tag taken from another image leaves that one dangling. */
   tag(idOrRef: string, newRef: string): void {
     const img = this.resolve(idOrRef);

@@ -13,6 +13,7 @@ import { downloadBlob, getBlob, getManifest, type FetchedManifest } from './blob
 import { type RegistryConfig, endpointsFor } from './endpoints';
 import { RegistryError } from './errors';
 import { type Descriptor, type ImageManifest, type Platform, hostPlatform, layerCompression, parseManifest, selectManifest } from './manifest';
+import type { BlobOrigins } from './origins';
 import { RegistrySession } from './session';
 
 const CONCURRENT_DOWNLOADS = 3;
@@ -27,6 +28,7 @@ export interface PullOptions {
   platform?: Platform;
   registry: RegistryConfig;
   store: ImageStore;
+  origins: BlobOrigins;
   log: Logger;
   emit: Emit;
 }
@@ -177,6 +179,7 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
     }
     const { changed } = await store.addImage(configBytes, refs);
     ok = true;
+    for (const l of manifest.layers) o.origins.add(l.digest, o.ref.domain, o.ref.path);
     o.log.info({ image: id, ref: repositoryName(o.ref), digest: top.digest }, 'image pulled');
     return { id, digest: top.digest, changed };
   } catch (e) {

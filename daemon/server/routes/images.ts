@@ -14,7 +14,8 @@ import { ApiError, badRequest, notFound } from '../errors';
 import { JsonStream } from '../json-stream';
 import type { EventBus } from '../../events/bus';
 import type { RegistryConfig } from '../../registry/endpoints';
-import { postPull } from './registry';
+import type { BlobOrigins } from '../../registry/origins';
+import { postPull, postPush, registerRegistryRoutes } from './registry';
 
 export interface ImageDeps {
   images: ImageStore;
@@ -24,6 +25,7 @@ export interface ImageDeps {
   /** IDs of running containers created from the image. */
   runningUsers(imageId: string): string[];
   registry: RegistryConfig;
+  origins: BlobOrigins;
   events: EventBus;
 }
 
@@ -95,8 +97,11 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageDeps): void
     return images.remove(name, { force: boolValue(req.query.force), noprune: boolValue(req.query.noprune) }, deps.usedBy, deps.runningUsers);
   });
 
+  registerRegistryRoutes(app, deps);
+
   app.post('/images/*', async (req: Req, reply) => {
     const path = req.params['*'];
+    if (path.endsWith('/push')) return postPush(path.slice(0, -'/push'.length), req, new JsonStream(reply), deps);
     if (!path.endsWith('/tag')) throw notFound('page not found');
     const repo = str(req.query.repo);
     if (!repo) throw badRequest('repository name must have at least one component');
