@@ -20,6 +20,7 @@ import { registerContainerRoutes } from './server/routes/containers';
 import { registerEventRoutes } from './server/routes/events';
 import { registerExecRoutes } from './server/routes/exec';
 import { registerHousekeepingRoutes } from './server/routes/housekeeping';
+import { registerCommitRoutes } from './server/routes/commit';
 import { registerImageRoutes } from './server/routes/images';
 import { registerProcessRoutes } from './server/routes/processes';
 import { registerSystemRoutes } from './server/routes/system';
@@ -156,6 +157,15 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     registry: { insecureRegistries: cfg.insecureRegistries, registryMirrors: cfg.registryMirrors },
     events: bus,
     origins: new BlobOrigins(`${cfg.dataRoot}/image/distribution.json`),
+  });
+  registerCommitRoutes(app, {
+    images,
+    log,
+    events: bus,
+    findContainer: (ref) => containers.find(ref),
+    upperDir: (c) => `${store.dir(c.Id)}/rw/upper`,
+    pause: (c) => containers.pause(c),
+    unpause: (c) => containers.unpause(c),
   });
 
   try {

@@ -204,22 +204,42 @@ export class ImageStore {
   // ---- writing ----
 
   /**
-   * One layer of an image being assembled (pull, commit), checked against its diffID. The chain
-   * stays pinned, safe from deletes, until `release`; returns whether it was new.
+   * One layer of an image being assembled (pull, commit), checked against `diffId` when given.
+   * The chain stays pinned, safe from deletes, until `release`.
    */
-  addLayer(input: Readable, parentChain: string, diffId: string, kept?: KeptFile): Promise<boolean> {
+  addLayer(input: Readable, parentChain: string, diffId?: string, kept?: KeptFile): Promise<{ created: boolean; chainId: string; diffId: string }> {
     return this.exclusive(async () => {
-      const { meta, created } = await this.layerStore.add(
-        input,
-        parentChain,
-        (actual) => {
-          if (actual !== diffId) throw new Error(`filesystem layer verification failed for digest ${diffId}: got ${actual}`);
-        },
-        kept,
-      );
+      const verify = diffId
+        ? (actual: string): void => {
+            if (actual !== diffId) throw new Error(`filesystem layer verification failed for digest ${diffId}: got ${actual}`);
+          }
+        : undefined;
+      const { meta, created } = await this.layerStore.add(input, parentChain, verify, kept);
       this.pinned.set(meta.chainId, (this.pinned.get(meta.chainId) ?? 0) + 1);
-      return created;
+      return { created, chainId: meta.chainId, diffId: meta.diffId };
     });
+  }
+
+  /**
+   * `docker commit`: the diff as a new layer on the parent image's (none when `parentId` is ''),
+   * the config `build` makes for its diffID, `refs` pointed at the result. An empty diff keeps no layer.
+   */
+  async commitDiff(parentId: string, diff: Readable, build: (diffId: string) => Buffer, refs: Reference[]): Promise<string> {
+    const parent = parentId ? this.configs.get(parentId) : undefined;
+    if (parentId && !parent) throw notFound(`No such image: ${parentId}`);
+    const parentChains = parent ? chainIds(parent.rootfs.diff_ids) : [];
+    this.pin(parentChains);
+    const pinned = [...parentChains];
+    try {
+      const layer = await this.addLayer(diff, parentChains[parentChains.length - 1] ?? '');
+      pinned.push(layer.chainId);
+      const { id } = await this.addImage(build(layer.diffId), refs);
+      this.log.info({ image: id }, 'image committed');
+      return id;
+    } finally {
+      // Drops the new layer again when the image does not use it (an empty diff) or was not made.
+      await this.release(pinned, true);
+    }
   }
 
   /** A private scratch directory under the data root (same filesystem as the layers); the caller removes it. */

@@ -1,12 +1,14 @@
 // /images/*: list, inspect, history, delete, tag, load, import, as Docker 24 serves them.
 // Names may contain slashes, so the per-image routes are wildcards dispatched on their last segment.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { rmSync } from 'fs';
 import type { Logger } from 'pino';
 import { Readable } from 'stream';
 import type { ReadableStream } from 'stream/web';
 import { filterImages } from '../../images/filters';
 import { type Progress, progressMessage, withProgress } from '../../images/progress';
-import { familiar, familiarName } from '../../images/reference';
+import { asImageId, familiar, familiarName, familiarRepository, parseReference, type Reference } from '../../images/reference';
+import { prepareLayers, saveArchive, type SaveItem } from '../../images/save';
 import { imageHistory, imageInspect, imageSummary } from '../../images/shapes';
 import { type ImageRecord, type ImageStore, repoTagReference } from '../../images/store';
 import { parseFilters } from '../app';
@@ -84,8 +86,55 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageDeps): void
     );
   });
 
-  app.get('/images/*', async (req: Req) => {
+  /** GET /images/get and /images/{name}/get: every archive layer made ready before the first byte, so a failure is a plain HTTP error. */
+  const save = async (names: string[], reply: FastifyReply): Promise<FastifyReply> => {
+    const items: SaveItem[] = [];
+    for (const name of names) {
+      const image = find(name);
+      const asId = asImageId(name) !== undefined || image.id.slice(7).startsWith(name.replace(/^sha256:/, ''));
+      let tags: Reference[] = [];
+      if (!asId) {
+        const ref = parseReference(name);
+        if (ref.tag) tags = [ref];
+        else if (!ref.digest) {
+          // A bare repository name saves every tag of it.
+          const prefix = `${familiarRepository(ref)}:`;
+          for (const img of images.list()) {
+            const own = img.repoTags.filter((t) => t.startsWith(prefix) && !t.slice(prefix.length).includes('/')).map((t) => parseReference(t));
+            if (own.length) items.push({ image: img, tags: own });
+          }
+          continue;
+        }
+      }
+      const same = items.find((i) => i.image.id === image.id);
+      if (same) same.tags.push(...tags.filter((t) => !same.tags.some((x) => familiar(x) === familiar(t))));
+      else items.push({ image, tags });
+    }
+    const tmp = images.makeTemp('save');
+    let layers;
+    try {
+      layers = await prepareLayers(images, items, tmp);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+    const archive = saveArchive(images, items, layers);
+    const cleanup = (): void => rmSync(tmp, { recursive: true, force: true });
+    archive.once('close', cleanup);
+    archive.once('error', cleanup);
+    for (const { image } of items) deps.events.emit('image', 'save', image.id, { name: image.repoTags[0] ?? image.id });
+    return reply.code(200).type('application/x-tar').send(archive);
+  };
+
+  app.get('/images/get', async (req: Req, reply) => {
+    const names = ([] as string[]).concat(req.query.names ?? []).filter(Boolean);
+    if (names.length === 0) throw badRequest('no images given to save');
+    return save(names, reply);
+  });
+
+  app.get('/images/*', async (req: Req, reply) => {
     const path = req.params['*'];
+    if (path.endsWith('/get')) return save([path.slice(0, -'/get'.length)], reply);
     if (path.endsWith('/json')) return imageInspect(find(path.slice(0, -'/json'.length)));
     if (path.endsWith('/history')) return imageHistory(find(path.slice(0, -'/history'.length)));
     throw notFound('page not found');
@@ -94,7 +143,12 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageDeps): void
   app.delete('/images/*', async (req: Req) => {
     const name = req.params['*'];
     if (!name.trim()) throw badRequest('image name cannot be blank');
-    return images.remove(name, { force: boolValue(req.query.force), noprune: boolValue(req.query.noprune) }, deps.usedBy, deps.runningUsers);
+    const items = await images.remove(name, { force: boolValue(req.query.force), noprune: boolValue(req.query.noprune) }, deps.usedBy, deps.runningUsers);
+    for (const item of items) if ('Untagged' in item) deps.events.emit('image', 'untag', item.Untagged, { name: item.Untagged });
+    // The first Deleted is the image; the ones after it are its layers.
+    const deleted = items.find((i): i is { Deleted: string } => 'Deleted' in i);
+    if (deleted) deps.events.emit('image', 'delete', deleted.Deleted, { name: deleted.Deleted });
+    return items;
   });
 
   registerRegistryRoutes(app, deps);
@@ -114,6 +168,7 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageDeps): void
       throw notFound((e as Error).message);
     }
     images.tag(img.id, familiar(ref));
+    deps.events.emit('image', 'tag', img.id, { name: familiar(ref) });
     return reply.code(201).send();
   });
 
@@ -123,7 +178,11 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageDeps): void
     const out = new JsonStream(reply);
     try {
       const { loaded } = await images.load(req.raw, { onProgress: quiet ? undefined : (p: Progress) => out.write(progressMessage(p)) });
-      for (const line of loaded) out.write({ stream: `${line}\n` });
+      for (const line of loaded) {
+        out.write({ stream: `${line}\n` });
+        const name = /^Loaded image(?: ID)?: (.*)$/.exec(line)?.[1];
+        if (name) deps.events.emit('image', 'load', name, { name });
+      }
     } catch (e) {
       deps.log.info({ err: e }, 'image load failed');
       out.error(e as Error);
@@ -156,6 +215,7 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageDeps): void
     try {
       const id = await images.importTar(body, { repo: repo || undefined, tag: tag || undefined, changes, message });
       out.write({ status: id });
+      deps.events.emit('image', 'import', id, { name: id });
     } catch (e) {
       if (!out.started) throw e;
       out.error(e as Error);
