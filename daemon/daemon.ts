@@ -19,6 +19,7 @@ import { HijackRouter } from './server/hijack';
 import { registerContainerRoutes } from './server/routes/containers';
 import { registerEventRoutes } from './server/routes/events';
 import { registerExecRoutes } from './server/routes/exec';
+import { registerFileRoutes } from './server/routes/files';
 import { registerHousekeepingRoutes } from './server/routes/housekeeping';
 import { registerCommitRoutes } from './server/routes/commit';
 import { registerImageRoutes } from './server/routes/images';
@@ -148,6 +149,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   registerExecRoutes(app, hijack, { containers, execs });
   registerEventRoutes(app, bus);
   registerProcessRoutes(app, containers);
+  registerFileRoutes(app, { containers, containerDir: (id) => store.dir(id), layersRoot, execRoot: cfg.execRoot });
   registerHousekeepingRoutes(app, { containers, bus, rwDir: (id) => `${store.dir(id)}/rw/upper` });
   registerImageRoutes(app, {
     images,

@@ -96,6 +96,7 @@ const lib = ffi.Library('libc.so.6', {
   lgetxattr: ['long', ['string', 'string', 'pointer', 'size_t']],
   capset: ['int', ['pointer', 'pointer']],
   dup2: ['int', ['int', 'int']],
+  chroot: ['int', ['string']],
 });
 
 // syscall() and ioctl() are variadic; on x86_64 integer and pointer arguments pass in the same
@@ -129,6 +130,10 @@ export function umount2(target: string, flags: number): void {
 
 export function pivotRoot(newRoot: string, putOld: string): void {
   check(Number(syscall2(SYS_pivot_root, newRoot, putOld)), 'pivot_root', [newRoot, putOld]);
+}
+
+export function chroot(path: string): void {
+  check(lib.chroot(path), 'chroot', [path]);
 }
 
 export function dup2(oldFd: number, newFd: number): void {

@@ -174,9 +174,7 @@ export class ContainerManager {
       for (const [name, content] of Object.entries(files)) writeFileSync(`${dir}/${name}`, content);
       const mountpoint = `${this.paths.execRoot}/containers/${c.Id}/rootfs`;
       mkdirSync(mountpoint, { recursive: true });
-      const layers = this.images.layerDirs(c.Image);
-      if (layers.length === 0) mkdirSync(`${dir}/rw/empty`, { recursive: true });
-      const lower = (layers.length ? layers : [`${dir}/rw/empty`]).map((l) => relative(this.paths.layersRoot, l)).reverse();
+      const lower = this.lowerDirs(c);
       const env = [...c.Config.Env, `HOSTNAME=${c.Config.Hostname}`, ...(c.Config.Tty ? ['TERM=xterm'] : [])];
       const spawned = await spawnProcess(
         {
@@ -225,6 +223,19 @@ export class ContainerManager {
       }
       throw e;
     }
+  }
+
+  /** The overlay's lower dirs, topmost first and relative to the layers root (as the mount wants them). */
+  lowerDirs(c: ContainerRecord): string[] {
+    const dir = this.store.dir(c.Id);
+    const layers = this.images.layerDirs(c.Image);
+    if (layers.length === 0) mkdirSync(`${dir}/rw/empty`, { recursive: true });
+    return (layers.length ? layers : [`${dir}/rw/empty`]).map((l) => relative(this.paths.layersRoot, l)).reverse();
+  }
+
+  /** The image's layer directories, bottom first (for the changes of the writable layer). */
+  imageLayers(c: ContainerRecord): string[] {
+    return this.images.layerDirs(c.Image);
   }
 
   private watch(c: ContainerRecord, spawned: Spawned): void {

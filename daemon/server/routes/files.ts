@@ -1,0 +1,109 @@
+// docker cp and docker diff: /containers/{id}/archive (HEAD, GET, PUT) and /containers/{id}/changes.
+import { mkdirSync, rmSync } from 'fs';
+import { randomBytes } from 'crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ContainerManager } from '../../containers/manager';
+import type { ContainerRecord } from '../../containers/record';
+import type { PathStat } from '../../files/archive';
+import { containerChanges } from '../../files/changes';
+import { runHelper, type HelperRun } from '../../files/client';
+import type { HelperSpec } from '../../files/helper';
+import { qbool } from '../app';
+import { ApiError, badRequest } from '../errors';
+
+type Req = FastifyRequest<{ Params: { id: string }; Querystring: Record<string, string> }>;
+
+export interface FilesDeps {
+  containers: ContainerManager;
+  containerDir(id: string): string;
+  layersRoot: string;
+  execRoot: string;
+}
+
+const statHeader = (stat: PathStat): string => Buffer.from(JSON.stringify(stat)).toString('base64');
+
+export function registerFileRoutes(app: FastifyInstance, deps: FilesDeps): void {
+  const { containers } = deps;
+  /** One overlay helper at a time per stopped container: two mounts must not share an upper dir. */
+  const locks = new Map<string, Promise<unknown>>();
+
+  /** Runs the helper in the container's root: its live root while it runs, else its overlay, mounted privately. */
+  const helper = async (c: ContainerRecord, ref: string, op: Omit<HelperSpec, 'root'>, use: (run: HelperRun) => Promise<void>): Promise<void> => {
+    if (c.State.Running && c.State.Pid) {
+      const run = await runHelper({ ...op, root: { pid: c.State.Pid } }, ref);
+      return use(run).finally(() => run.kill());
+    }
+    const previous = locks.get(c.Id) ?? Promise.resolve();
+    const mine = previous.catch(() => undefined).then(async () => {
+      const mountpoint = `${deps.execRoot}/cp/${randomBytes(8).toString('hex')}`;
+      mkdirSync(mountpoint, { recursive: true });
+      let run: HelperRun | undefined;
+      try {
+        const dir = deps.containerDir(c.Id);
+        const overlay = { layersRoot: deps.layersRoot, lower: containers.lowerDirs(c), upper: `${dir}/rw/upper`, work: `${dir}/rw/work`, mountpoint };
+        run = await runHelper({ ...op, root: { overlay } }, ref);
+        await use(run);
+      } finally {
+        run?.kill();
+        await run?.exited;
+        rmSync(mountpoint, { recursive: true, force: true });
+      }
+    });
+    locks.set(c.Id, mine);
+    return mine.finally(() => {
+      if (locks.get(c.Id) === mine) locks.delete(c.Id);
+    });
+  };
+
+  const pathOf = (req: Req): string => {
+    const path = req.query.path;
+    if (!path) throw badRequest('Path cannot be empty');
+    return path;
+  };
+
+  app.head('/containers/:id/archive', async (req: Req, reply: FastifyReply) => {
+    const c = containers.find(req.params.id);
+    let stat: PathStat | undefined;
+    await helper(c, req.params.id, { op: 'stat', path: pathOf(req) }, async (run) => {
+      stat = run.stat;
+    });
+    return reply.code(200).header('X-Docker-Container-Path-Stat', statHeader(stat as PathStat)).header('Content-Type', 'application/x-tar').send();
+  });
+
+  app.get('/containers/:id/archive', async (req: Req, reply: FastifyReply) => {
+    const c = containers.find(req.params.id);
+    await helper(c, req.params.id, { op: 'get', path: pathOf(req) }, async (run) => {
+      containers.emitEvent(c, 'archive-path');
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'Content-Type': 'application/x-tar', 'X-Docker-Container-Path-Stat': statHeader(run.stat as PathStat), 'Api-Version': '1.43' });
+      await new Promise<void>((resolve) => {
+        run.body.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+        res.on('close', resolve);
+        run.body.pipe(res);
+      });
+    });
+  });
+
+  app.put('/containers/:id/archive', async (req: Req, reply: FastifyReply) => {
+    const c = containers.find(req.params.id);
+    const path = pathOf(req);
+    if (c.HostConfig.ReadonlyRootfs) throw new ApiError(403, 'container rootfs is marked read-only');
+    const extract = { noOverwriteDirNonDir: qbool(req.query.noOverwriteDirNonDir), copyUIDGID: qbool(req.query.copyUIDGID) };
+    await helper(c, req.params.id, { op: 'put', path, extract }, async (run) => {
+      req.raw.pipe(run.input);
+      await run.result;
+    });
+    containers.emitEvent(c, 'extract-to-dir');
+    return reply.code(200).send();
+  });
+
+  app.get('/containers/:id/changes', async (req: Req) => {
+    const c = containers.find(req.params.id);
+    const changes = containerChanges(`${deps.containerDir(c.Id)}/rw/upper`, containers.imageLayers(c));
+    return changes.length ? changes : null;
+  });
+}

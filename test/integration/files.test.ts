@@ -1,0 +1,165 @@
+// docker cp both ways (files, directories, trailing "/" and "/."), on running and stopped
+// containers, that never escapes the container's root; docker diff from the writable layer.
+import { execFileSync } from 'child_process';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeBusyboxArchive, makeLayerTar } from '../helpers/busybox-image';
+import { hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+
+const IMG = 'berthfiles/busybox:latest';
+
+describe.skipIf(!hasDocker)('files', () => {
+  let d: TestDaemon;
+  let work: string;
+  const tag = `berth-cp-${process.pid}`;
+
+  beforeAll(async () => {
+    d = await startDaemon();
+    work = join(d.dataRoot, '..', 'work');
+    mkdirSync(work);
+    const tar = join(d.dataRoot, '..', 'busybox.tar');
+    await makeBusyboxArchive(tar, { repoTag: IMG });
+    expect(d.docker(['load', '-i', tar]).status).toBe(0);
+    expect(d.docker(['run', '-d', '--name', 'live', IMG, 'sleep', '300']).status).toBe(0);
+  });
+
+  afterAll(async () => {
+    if (!d) return;
+    d.docker(['rm', '-f', ...d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
+    await d.stop();
+    expect(leftovers(d)).toEqual([]);
+    expect(existsSync(`/etc/${tag}`)).toBe(false);
+  });
+
+  const makeTree = (root: string): void => {
+    mkdirSync(join(root, 'sub'), { recursive: true });
+    writeFileSync(join(root, 'a.txt'), 'alpha\n');
+    writeFileSync(join(root, 'sub', 'b.txt'), 'beta\n');
+    execFileSync('ln', ['-s', 'a.txt', join(root, 'link')]);
+  };
+
+  it('copies a file into and out of a running container', () => {
+    writeFileSync(join(work, 'in.txt'), 'hello cp\n');
+    expect(d.docker(['cp', join(work, 'in.txt'), 'live:/tmp/in.txt'])).toMatchObject({ status: 0, stderr: '' });
+    expect(d.docker(['exec', 'live', 'cat', '/tmp/in.txt']).stdout).toBe('hello cp\n');
+    expect(d.docker(['exec', 'live', 'stat', '-c', '%u:%g', '/tmp/in.txt']).stdout).toBe('0:0\n');
+    expect(d.docker(['exec', 'live', 'sh', '-c', 'echo made inside > /tmp/out.txt']).status).toBe(0);
+    expect(d.docker(['cp', 'live:/tmp/out.txt', join(work, 'out.txt')]).status).toBe(0);
+    expect(readFileSync(join(work, 'out.txt'), 'utf8')).toBe('made inside\n');
+    // Into an existing directory, the file keeps its name.
+    expect(d.docker(['cp', join(work, 'in.txt'), 'live:/tmp/']).status).toBe(0);
+    expect(d.docker(['exec', 'live', 'ls', '/tmp']).stdout.split('\n')).toContain('in.txt');
+  });
+
+  it('copies directories with Docker semantics for "dir", "dir/" and "dir/."', () => {
+    const src = join(work, 'tree');
+    makeTree(src);
+    expect(d.docker(['cp', src, 'live:/data']).status).toBe(0);
+    expect(d.docker(['exec', 'live', 'sh', '-c', 'cat /data/a.txt /data/sub/b.txt; readlink /data/link']).stdout).toBe('alpha\nbeta\na.txt\n');
+    // An existing directory as destination: the source directory goes inside it...
+    expect(d.docker(['exec', 'live', 'mkdir', '/dest1', '/dest2']).status).toBe(0);
+    expect(d.docker(['cp', src, 'live:/dest1/']).status).toBe(0);
+    expect(d.docker(['exec', 'live', 'ls', '/dest1']).stdout).toBe('tree\n');
+    // ...unless the source ends in "/.": then its contents do.
+    expect(d.docker(['cp', `${src}/.`, 'live:/dest2']).status).toBe(0);
+    expect(d.docker(['exec', 'live', 'ls', '/dest2']).stdout).toBe('a.txt\nlink\nsub\n');
+    // Out again: a whole directory, and the contents of one.
+    expect(d.docker(['cp', 'live:/data', join(work, 'back')]).status).toBe(0);
+    expect(readFileSync(join(work, 'back', 'sub', 'b.txt'), 'utf8')).toBe('beta\n');
+    expect(readlinkSync(join(work, 'back', 'link'))).toBe('a.txt');
+    mkdirSync(join(work, 'back2'));
+    expect(d.docker(['cp', 'live:/data/.', join(work, 'back2')]).status).toBe(0);
+    expect(readFileSync(join(work, 'back2', 'a.txt'), 'utf8')).toBe('alpha\n');
+    mkdirSync(join(work, 'back3'));
+    expect(d.docker(['cp', 'live:/data/', join(work, 'back3')]).status).toBe(0);
+    expect(readFileSync(join(work, 'back3', 'data', 'a.txt'), 'utf8')).toBe('alpha\n');
+    // A file asked for as a directory is an error, as with Docker.
+    expect(d.docker(['cp', 'live:/data/a.txt/', join(work, 'nope')]).status).not.toBe(0);
+    expect(d.docker(['cp', 'live:/nosuch', join(work, 'nope')]).stderr).toContain('Could not find the file /nosuch in container live');
+  });
+
+  it('answers HEAD archive with the path stat header, as Docker encodes it', async () => {
+    const r = await d.api('HEAD', '/containers/live/archive?path=/data/link');
+    expect(r.status).toBe(200);
+    const stat = JSON.parse(Buffer.from(String(r.headers['x-docker-container-path-stat']), 'base64').toString()) as Record<string, unknown>;
+    expect(stat).toMatchObject({ name: 'link', mode: 2 ** 27 + 0o777, linkTarget: '/data/a.txt' });
+    expect(String(stat.mtime)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    const dir = await d.api('HEAD', '/containers/live/archive?path=/tmp');
+    const dstat = JSON.parse(Buffer.from(String(dir.headers['x-docker-container-path-stat']), 'base64').toString()) as { mode: number; name: string };
+    expect(dstat.name).toBe('tmp');
+    // Directory bit and sticky bit as Go's os.FileMode has them.
+    expect(dstat.mode).toBe(2 ** 31 + 2 ** 20 + 0o777);
+    const missing = await d.api('HEAD', '/containers/live/archive?path=/nosuch');
+    expect(missing.status).toBe(404);
+  });
+
+  it('copies into and out of a stopped container, without leaving a mount', () => {
+    expect(d.docker(['create', '--name', 'idle', IMG, 'cat', '/in.txt', '/data/sub/b.txt']).status).toBe(0);
+    expect(d.docker(['cp', join(work, 'in.txt'), 'idle:/in.txt']).status).toBe(0);
+    expect(d.docker(['cp', join(work, 'tree'), 'idle:/data']).status).toBe(0);
+    expect(d.docker(['start', '-a', 'idle']).stdout).toBe('hello cp\nbeta\n');
+    // Now exited: copy out of it.
+    expect(d.docker(['cp', 'idle:/data', join(work, 'fromstopped')]).status).toBe(0);
+    expect(readFileSync(join(work, 'fromstopped', 'a.txt'), 'utf8')).toBe('alpha\n');
+    expect(d.docker(['cp', 'idle:/etc/passwd', join(work, 'passwd')]).status).toBe(0);
+    expect(readFileSync(join(work, 'passwd'), 'utf8')).toMatch(/^root:x:0:0/);
+    // The overlay was mounted in the helper's own mount namespace only.
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`${d.execRoot}/cp`);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`upperdir=${d.dataRoot}`);
+  });
+
+  it('never escapes the container root: "..", absolute and relative symlinks, hostile tar entries', async () => {
+    writeFileSync(join(work, tag), 'contained\n');
+    expect(d.docker(['cp', join(work, tag), `live:../../etc/${tag}`]).status).toBe(0);
+    expect(existsSync(`/etc/${tag}`)).toBe(false);
+    expect(d.docker(['exec', 'live', 'cat', `/etc/${tag}`]).stdout).toBe('contained\n');
+    // Symlinks inside the container resolve inside it, whatever they point at.
+    expect(d.docker(['exec', 'live', 'sh', '-c', 'ln -s / /rootlink; ln -s ../../../../../.. /uplink; mkdir /t']).status).toBe(0);
+    expect(d.docker(['cp', join(work, tag), 'live:/rootlink/etc/']).status).toBe(0);
+    expect(d.docker(['cp', join(work, tag), 'live:/uplink/t/']).status).toBe(0);
+    expect(existsSync(`/etc/${tag}`)).toBe(false);
+    expect(existsSync(`/t/${tag}`)).toBe(false);
+    expect(d.docker(['exec', 'live', 'cat', `/t/${tag}`]).stdout).toBe('contained\n');
+    // Reading through a link to / reads the container's files, not the host's.
+    expect(d.docker(['cp', 'live:/uplink/etc/passwd', join(work, 'p2')]).status).toBe(0);
+    expect(readFileSync(join(work, 'p2'), 'utf8')).toBe(d.docker(['exec', 'live', 'cat', '/etc/passwd']).stdout);
+    // A tar whose entries climb out is refused, and nothing is written.
+    const evil = await makeLayerTar([{ name: `../../${tag}-evil`, content: 'x' }]);
+    const r = await d.api<{ message: string }>('PUT', '/containers/live/archive?path=/tmp', evil);
+    expect(r.status).toBe(400);
+    expect(r.body.message).toContain('is outside of "/tmp"');
+    const link = await makeLayerTar([{ name: 'esc', type: 'symlink', linkname: '../../../../etc' }]);
+    expect((await d.api('PUT', '/containers/live/archive?path=/tmp', link)).status).toBe(400);
+    expect(existsSync(`/${tag}-evil`)).toBe(false);
+    expect(d.docker(['exec', 'live', 'ls', '/']).stdout).not.toContain('evil');
+    const notDir = await d.api<{ message: string }>('PUT', '/containers/live/archive?path=/etc/passwd', await makeLayerTar([{ name: 'x', content: 'x' }]));
+    expect(notDir.status).toBe(400);
+    expect(notDir.body.message).toBe('extraction point is not a directory');
+  });
+
+  it('diff shows A, C and D exactly', () => {
+    const script = 'mkdir /newdir && echo x > /newdir/f && echo extra >> /etc/passwd && rm /etc/group && rm /bin/true';
+    expect(d.docker(['run', '--name', 'changed', IMG, 'sh', '-c', script]).status).toBe(0);
+    const r = d.docker(['diff', 'changed']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('C /bin\nD /bin/true\nC /etc\nD /etc/group\nC /etc/passwd\nA /newdir\nA /newdir/f\n');
+    expect(d.docker(['run', '--name', 'clean', IMG, 'true']).status).toBe(0);
+    expect(d.docker(['diff', 'clean']).stdout).toBe('');
+    const api = d.api<Array<{ Path: string; Kind: number }>>('GET', '/containers/changed/changes');
+    return api.then((res) => expect(res.body.slice(0, 2)).toEqual([{ Path: '/bin', Kind: 0 }, { Path: '/bin/true', Kind: 2 }]));
+  });
+
+  it('keeps ownership with cp -a and refuses a read-only root', () => {
+    const own = join(work, 'owned');
+    writeFileSync(own, 'mine');
+    execFileSync('chown', ['1234:4321', own]);
+    expect(d.docker(['cp', '-a', own, 'live:/tmp/owned']).status).toBe(0);
+    expect(d.docker(['exec', 'live', 'stat', '-c', '%u:%g', '/tmp/owned']).stdout).toBe('1234:4321\n');
+    expect(statSync(own).uid).toBe(1234);
+    expect(d.docker(['run', '-d', '--read-only', '--name', 'ro', IMG, 'sleep', '300']).status).toBe(0);
+    const ro = d.docker(['cp', own, 'ro:/tmp/owned']);
+    expect(ro.status).not.toBe(0);
+    expect(ro.stderr).toContain('container rootfs is marked read-only');
+  });
+});
