@@ -9,6 +9,7 @@ import {
   parseIntFlag,
   parseKeyValueFile,
   parseMemBytes,
+  parseMount,
   parseNanoCPUs,
   parsePublish,
   parseRestartPolicy,
@@ -56,6 +57,7 @@ export interface ContainerFlags {
   expose?: string[];
   volume?: string[];
   volumesFrom?: string[];
+  mount?: string[];
   link?: string[];
   restart?: string;
   privileged?: boolean;
@@ -301,6 +303,7 @@ export function buildContainerConfig(
     MaskedPaths: null,
     ReadonlyPaths: null,
   };
+  if (f.mount?.length) hostConfig.Mounts = f.mount.map((m) => flagValue(m, '--mount', parseMount));
   const tmpfs = parseTmpfs(f.tmpfs ?? []);
   if (tmpfs) hostConfig.Tmpfs = tmpfs;
   if (sysctls) hostConfig.Sysctls = sysctls;

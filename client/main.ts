@@ -8,9 +8,10 @@ import { PROGRAM, StatusError, drain, type Cli, type InStream, type OutStream } 
 import { createCommand, killCommand, logsCommand, psCommand, restartCommand, rmCommand, runCommand, startCommand, stopCommand, waitCommand } from './commands/containers';
 import { importCommand, imagesCommand, loadCommand, pullCommand, rmiCommand } from './commands/images';
 import { infoCommand, inspectCommand, versionCommand } from './commands/system';
+import { systemDfCommand, systemPruneCommand, volumeCreateCommand, volumeLsCommand, volumePruneCommand, volumeRmCommand } from './commands/volumes';
 import { ramInBytes } from './format/size';
 import { parseGoDurationStrict } from './format/time';
-import { parseNanoCPUs, validateAttach, validateEnv, validateExtraHost, validateIPAddress, validateLabel, validateLink } from './opts';
+import { parseMount, parseNanoCPUs, validateAttach, validateEnv, validateExtraHost, validateIPAddress, validateLabel, validateLink } from './opts';
 
 // ---------------------------------------------------------------------------------------------
 // The command table
@@ -93,6 +94,7 @@ const containerFlags: OptSpec[] = [
   o('--log-opt', 'list', 'Log driver options'),
   o('--mac-address', 'string', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)'),
   o('-m, --memory', 'bytes', 'Memory limit'),
+  o('--mount', 'list', 'Attach a filesystem mount to the container', { typeName: 'mount', validate: parseMount }),
   o('--memory-reservation', 'bytes', 'Memory soft limit'),
   o('--memory-swap', 'bytes', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
   o('--memory-swappiness', 'int', 'Tune container memory swappiness (0 to 100)', { def: '-1' }),
@@ -389,6 +391,88 @@ const infoSpec: CmdSpec = {
   run: (cli, _args, opts) => infoCommand(cli, opts),
 };
 
+const volumeCommands: CmdSpec[] = [
+  {
+    name: 'create',
+    use: 'create [OPTIONS] [VOLUME]',
+    short: 'Create a volume',
+    args: { max: 1 },
+    options: [
+      o('-d, --driver', 'string', 'Specify volume driver name', { def: '"local"' }),
+      o('--label', 'list', 'Set metadata for a volume', { validate: validateLabel }),
+      o('--name', 'string', 'Specify volume name', { hidden: true }),
+      o('-o, --opt', 'list', 'Set driver specific options', { typeName: 'map' }),
+    ],
+    run: (cli, args, opts) => volumeCreateCommand(cli, args[0], opts),
+  },
+  {
+    name: 'inspect',
+    use: 'inspect [OPTIONS] VOLUME [VOLUME...]',
+    short: 'Display detailed information on one or more volumes',
+    args: { min: 1 },
+    options: [o('-f, --format', 'string', inspectFormatHelp)],
+    run: (cli, args, opts) => inspectCommand(cli, args, opts, 'volume'),
+  },
+  {
+    name: 'ls',
+    aliases: ['list'],
+    use: 'ls [OPTIONS]',
+    short: 'List volumes',
+    args: { none: true },
+    options: [
+      o('-f, --filter', 'list', "Provide filter values (e.g. 'dangling=true')", { typeName: 'filter' }),
+      o('--format', 'string', formatHelp),
+      o('-q, --quiet', 'bool', 'Only display volume names'),
+    ],
+    run: (cli, _args, opts) => volumeLsCommand(cli, opts),
+  },
+  {
+    name: 'prune',
+    use: 'prune [OPTIONS]',
+    short: 'Remove unused local volumes',
+    args: { none: true },
+    options: [
+      o('-a, --all', 'bool', 'Remove all unused volumes, not just anonymous ones'),
+      o('--filter', 'list', "Provide filter values (e.g. 'label=<label>')", { typeName: 'filter' }),
+      o('-f, --force', 'bool', 'Do not prompt for confirmation'),
+    ],
+    run: (cli, _args, opts) => volumePruneCommand(cli, opts),
+  },
+  {
+    name: 'rm',
+    aliases: ['remove'],
+    use: 'rm [OPTIONS] VOLUME [VOLUME...]',
+    short: 'Remove one or more volumes',
+    args: { min: 1 },
+    options: [o('-f, --force', 'bool', 'Force the removal of one or more volumes')],
+    run: (cli, args, opts) => volumeRmCommand(cli, args, opts),
+  },
+];
+
+const systemCommands: CmdSpec[] = [
+  {
+    name: 'df',
+    use: 'df [OPTIONS]',
+    short: 'Show docker disk usage',
+    args: { none: true },
+    options: [o('--format', 'string', formatHelp), o('-v, --verbose', 'bool', 'Show detailed information on space usage')],
+    run: (cli, _args, opts) => systemDfCommand(cli, opts),
+  },
+  {
+    name: 'prune',
+    use: 'prune [OPTIONS]',
+    short: 'Remove unused data',
+    args: { none: true },
+    options: [
+      o('-a, --all', 'bool', 'Remove all unused images not just dangling ones'),
+      o('--filter', 'list', "Provide filter values (e.g. 'label=<key>=<value>')", { typeName: 'filter' }),
+      o('-f, --force', 'bool', 'Do not prompt for confirmation'),
+      o('--volumes', 'bool', 'Prune anonymous volumes'),
+    ],
+    run: (cli, _args, opts) => systemPruneCommand(cli, opts),
+  },
+];
+
 interface GroupSpec {
   name: string;
   short: string;
@@ -398,7 +482,8 @@ interface GroupSpec {
 const groups: GroupSpec[] = [
   { name: 'container', short: 'Manage containers', commands: [...containerCommands(false), inspectSpec('container')] },
   { name: 'image', short: 'Manage images', commands: [...imageCommands(false), inspectSpec('image')] },
-  { name: 'system', short: `Manage ${PROGRAM}`, commands: [{ ...infoSpec }] },
+  { name: 'system', short: `Manage ${PROGRAM}`, commands: [...systemCommands, { ...infoSpec }] },
+  { name: 'volume', short: 'Manage volumes', commands: volumeCommands },
 ];
 
 const topCommands: CmdSpec[] = [...containerCommands(true), ...imageCommands(true), inspectSpec(), versionSpec, infoSpec];

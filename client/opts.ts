@@ -315,3 +315,94 @@ export function parseUlimit(value: string): { Name: string; Soft: number; Hard: 
   if (rest.length > 0 || !/^-?\d+$/.test(soft) || (hard !== undefined && !/^-?\d+$/.test(hard))) throw new Error(`invalid ulimit argument: ${value}`);
   return { Name: name, Soft: Number(soft), Hard: Number(hard ?? soft) };
 }
+
+/** --mount's CSV (opts.MountOpt): type=bind|volume|tmpfs,source=...,target=...,readonly,... */
+export function parseMount(value: string): Record<string, unknown> {
+  const m: Record<string, unknown> = { Type: 'volume' };
+  const bind: Record<string, unknown> = {};
+  const vol: Record<string, unknown> = {};
+  const driver: Record<string, unknown> = {};
+  const tmpfs: Record<string, unknown> = {};
+  const kv = (s: string): [string, string] => {
+    const i = s.indexOf('=');
+    return i < 0 ? [s, ''] : [s.slice(0, i), s.slice(i + 1)];
+  };
+  const bool = (key: string, v: string | undefined): boolean => {
+    if (v === undefined) return true;
+    if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
+    if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
+    throw new Error(`invalid value for ${key}: ${v}`);
+  };
+  for (const field of value.split(',')) {
+    const eq = field.indexOf('=');
+    const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
+    const val = eq < 0 ? undefined : field.slice(eq + 1);
+    if (val === undefined && !['readonly', 'ro', 'volume-nocopy', 'bind-nonrecursive'].includes(key)) throw new Error(`invalid field '${field}' must be a key=value pair`);
+    const v = val ?? '';
+    switch (key) {
+      case 'type':
+        m.Type = v;
+        break;
+      case 'source':
+      case 'src':
+        m.Source = v;
+        break;
+      case 'target':
+      case 'dst':
+      case 'destination':
+        m.Target = v;
+        break;
+      case 'readonly':
+      case 'ro':
+        m.ReadOnly = bool(key, val);
+        break;
+      case 'consistency':
+        m.Consistency = v;
+        break;
+      case 'bind-propagation':
+        bind.Propagation = v.toLowerCase();
+        break;
+      case 'bind-nonrecursive':
+        bind.NonRecursive = bool(key, val);
+        break;
+      case 'volume-nocopy':
+        vol.NoCopy = bool(key, val);
+        break;
+      case 'volume-label': {
+        const [k, lv] = kv(v);
+        vol.Labels = { ...(vol.Labels as object), [k]: lv };
+        break;
+      }
+      case 'volume-driver':
+        driver.Name = v;
+        break;
+      case 'volume-opt': {
+        const [k, ov] = kv(v);
+        driver.Options = { ...(driver.Options as object), [k]: ov };
+        break;
+      }
+      case 'tmpfs-size':
+        tmpfs.SizeBytes = ramInBytes(v);
+        break;
+      case 'tmpfs-mode': {
+        if (!/^[0-7]+$/.test(v)) throw new Error(`invalid value for ${key}: ${v}`);
+        tmpfs.Mode = parseInt(v, 8);
+        break;
+      }
+      default:
+        throw new Error(`unexpected key '${key}' in '${field}'`);
+    }
+  }
+  if (!m.Target) throw new Error('target is required');
+  if (Object.keys(driver).length) vol.DriverConfig = driver;
+  for (const [prefix, opts, type, key] of [
+    ['bind', bind, 'bind', 'BindOptions'],
+    ['volume', vol, 'volume', 'VolumeOptions'],
+    ['tmpfs', tmpfs, 'tmpfs', 'TmpfsOptions'],
+  ] as const) {
+    if (!Object.keys(opts).length) continue;
+    if (m.Type !== type) throw new Error(`cannot mix '${prefix}-*' options with mount type '${String(m.Type)}'`);
+    m[key] = opts;
+  }
+  return m;
+}

@@ -127,7 +127,7 @@ export interface ContainerSummary {
 
 export type RowContext = Record<string | symbol, unknown>;
 
-function makeContext(typeName: string, methods: Record<string, (...args: string[]) => unknown>): RowContext {
+export function makeContext(typeName: string, methods: Record<string, (...args: string[]) => unknown>): RowContext {
   const ctx: RowContext = { ...methods };
   ctx[STRICT] = true;
   ctx[TYPE_NAME] = typeName;

@@ -56,6 +56,11 @@ function createdAt(): string {
   return `${local}${off === 0 ? 'Z' : `${off > 0 ? '+' : '-'}${pad(off / 60)}:${pad(off % 60)}`}`;
 }
 
+/** Go marshals map keys in order; the docker CLI prints volume inspect as it is sent. */
+function sorted(m: Record<string, string> | null): Record<string, string> | null {
+  return m && Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 export class VolumeStore {
   private readonly volumes = new Map<string, VolumeRecord>();
   /** Running containers holding each volume (host mounts live while this is non-empty). */
@@ -108,7 +113,8 @@ export class VolumeStore {
     if (existing) return existing;
     validateDriverOptions(req.options);
     if (req.options?.o) parseMountOptions(req.options.o);
-    const labels = req.anonymous ? { ...(req.labels ?? {}), [ANONYMOUS_LABEL]: '' } : (req.labels ?? null);
+    // A volume without a given name is anonymous, as dockerd marks it.
+    const labels = req.anonymous || !req.name ? { ...(req.labels ?? {}), [ANONYMOUS_LABEL]: '' } : (req.labels ?? null);
     const rec: VolumeRecord = { Name: name, Driver: 'local', CreatedAt: createdAt(), Labels: labels, Options: req.options ?? null };
     mkdirSync(this.dataDir(name), { recursive: true, mode: 0o755 });
     writeJsonAtomic(`${this.root}/${name}/volume.json`, rec);
@@ -176,6 +182,6 @@ export class VolumeStore {
   }
 
   view(v: VolumeRecord): VolumeView {
-    return { CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: v.Labels, Mountpoint: this.dataDir(v.Name), Name: v.Name, Options: v.Options, Scope: 'local' };
+    return { CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: sorted(v.Labels), Mountpoint: this.dataDir(v.Name), Name: v.Name, Options: sorted(v.Options), Scope: 'local' };
   }
 }

@@ -86,6 +86,61 @@ describe.skipIf(!hasDocker)('disk usage and pruning', () => {
     expect(verbose).toMatch(/^dfidle\s+0\s+0B$/m);
   });
 
+  it('prints system df as the docker CLI does, plain, verbose and formatted', () => {
+    for (const args of [['system', 'df'], ['system', 'df', '-v'], ['system', 'df', '--format', '{{json .}}'], ['system', 'df', '--format', 'table {{.Type}}\t{{.Reclaimable}}']]) {
+      // CREATED columns ("5 seconds ago") may tick between the two runs: a few tries.
+      let theirs = '';
+      let mine = '';
+      for (let i = 0; i < 3 && (i === 0 || mine !== theirs); i++) {
+        theirs = ok(args);
+        mine = d.berth(args).stdout;
+      }
+      expect(mine, args.join(' ')).toBe(theirs);
+    }
+  });
+
+  it('berth volume commands print what docker prints', () => {
+    const same = (args: string[], input?: string): string => {
+      const theirs = d.docker(args, input === undefined ? undefined : { input });
+      const mine = d.berth(args, input === undefined ? undefined : { input });
+      expect({ out: mine.stdout, status: mine.status }, args.join(' ')).toEqual({ out: theirs.stdout, status: theirs.status });
+      return mine.stdout;
+    };
+    expect(d.berth(['volume', 'create', '--label', 'x=1', 'bv2']).stdout).toBe('bv2\n');
+    expect(d.berth(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', 'bv10']).stdout).toBe('bv10\n');
+    expect(d.berth(['volume', 'create']).stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    same(['volume', 'ls']);
+    same(['volume', 'ls', '-q']);
+    same(['volume', 'ls', '-f', 'dangling=true', '--format', '{{.Name}} {{.Labels}} {{.Label "x"}} {{.Scope}} {{.Mountpoint}}']);
+    same(['volume', 'ls', '--format', 'json']);
+    same(['volume', 'ls', '--format', 'table {{.Name}}\t{{.Driver}}\t{{.Links}}\t{{.Size}}']);
+    same(['volume', 'inspect', 'bv2', 'bv10']);
+    same(['volume', 'inspect', '-f', '{{.Name}} {{json .Labels}} {{.Options}}', 'bv10']);
+    expect(d.berth(['volume', 'inspect', 'nope']).stderr).toBe(d.docker(['volume', 'inspect', 'nope']).stderr);
+    same(['volume', 'prune'], 'n\n');
+    expect(d.berth(['volume', 'rm', 'dfvol']).stderr).toContain('volume is in use');
+    expect(d.berth(['volume', 'rm', 'bv2', 'bv10']).stdout).toBe('bv2\nbv10\n');
+    const pruned = d.berth(['volume', 'prune', '-f']).stdout;
+    expect(pruned).toMatch(/^Deleted Volumes:\n[0-9a-f]{64}\n\nTotal reclaimed space: 0B\n$/);
+  });
+
+  it('berth run takes -v, --mount, --tmpfs, --volumes-from, --read-only and --shm-size as docker does', () => {
+    const r = d.berth(['run', '--name', 'bmounts', '-v', 'bvol:/a', '--mount', 'type=volume,src=bvol2,dst=/b,volume-nocopy', '--mount', 'type=tmpfs,dst=/t,tmpfs-size=1m', '--tmpfs', '/t2:size=1m', '--read-only', '--shm-size', '8m', IMG, 'sh', '-c', 'echo a > /a/f && grep -E " /(t|t2|dev/shm) " /proc/mounts | cut -d" " -f2,4 && touch /ro 2>&1']);
+    expect(r.stdout).toBe('/dev/shm rw,nosuid,nodev,noexec,relatime,size=8192k\n/t rw,nosuid,nodev,noexec,relatime,size=1024k\n/t2 rw,nosuid,nodev,noexec,relatime,size=1024k\ntouch: /ro: Read-only file system\n');
+    expect(d.berth(['run', '--rm', '--volumes-from', 'bmounts:ro', IMG, 'cat', '/a/f']).stdout).toBe('a\n');
+    const mine = JSON.parse(d.berth(['inspect', '-f', '{{json .HostConfig.Mounts}}', 'bmounts']).stdout);
+    expect(mine).toEqual([
+      { Type: 'volume', Source: 'bvol2', Target: '/b', VolumeOptions: { NoCopy: true } },
+      { Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1048576 } },
+    ]);
+    const bad = d.berth(['run', '--rm', '--mount', 'type=bind,target=/x,volume-nocopy', IMG, 'true']);
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toContain("cannot mix 'volume-*' options with mount type 'bind'");
+    expect(d.docker(['run', '--rm', '--mount', 'type=bind,target=/x,volume-nocopy', IMG, 'true']).stderr).toContain("cannot mix 'volume-*' options with mount type 'bind'");
+    d.berth(['rm', '-v', 'bmounts']);
+    d.berth(['volume', 'rm', 'bvol', 'bvol2']);
+  });
+
   it('prunes the volumes no container uses', () => {
     const out = ok(['volume', 'prune', '-a', '-f']);
     expect(out).toBe('Deleted Volumes:\ndfidle\n\nTotal reclaimed space: 0B\n');
