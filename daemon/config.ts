@@ -15,6 +15,8 @@ export interface DaemonConfig {
   insecureRegistries: string[];
   /** Docker Hub mirrors, tried before registry-1.docker.io. */
   registryMirrors: string[];
+  /** DNS servers for containers and upstreams of the embedded DNS (empty: the host's). */
+  dns: string[];
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -28,6 +30,7 @@ export const DEFAULTS: DaemonConfig = {
   cgroupParent: 'berth',
   insecureRegistries: [],
   registryMirrors: [],
+  dns: [],
 };
 
 const FILE_KEYS: Record<string, keyof DaemonConfig> = {
@@ -41,6 +44,7 @@ const FILE_KEYS: Record<string, keyof DaemonConfig> = {
   'cgroup-parent': 'cgroupParent',
   'insecure-registries': 'insecureRegistries',
   'registry-mirrors': 'registryMirrors',
+  dns: 'dns',
 };
 
 export function parseConfig(argv: string[]): DaemonConfig {
@@ -56,6 +60,7 @@ export function parseConfig(argv: string[]): DaemonConfig {
     .option('--cgroup-parent <name>', `parent cgroup of containers (default ${DEFAULTS.cgroupParent})`)
     .option('--insecure-registry <host>', 'registry reached over plain HTTP (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--registry-mirror <url>', 'Docker Hub mirror (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--dns <ip>', 'DNS server to use (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--config-file <file>', 'JSON file with the same settings', '/etc/berth/daemon.json')
     .version('0.1.0', '-v, --version')
     .parse(argv, { from: 'user' });
@@ -85,8 +90,10 @@ export function parseConfig(argv: string[]): DaemonConfig {
     ['cgroupParent', 'cgroupParent'],
     ['insecureRegistry', 'insecureRegistries'],
     ['registryMirror', 'registryMirrors'],
+    ['dns', 'dns'],
   ];
   for (const [flag, name] of flags) if (o[flag] !== undefined) (cfg as unknown as Record<string, unknown>)[name] = o[flag];
+  for (const ip of cfg.dns) if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new Error(`${ip} is not an ip address`);
   return cfg;
 }
 

@@ -24,6 +24,7 @@ import { registerHousekeepingRoutes } from './server/routes/housekeeping';
 import { registerCommitRoutes } from './server/routes/commit';
 import { registerImageRoutes } from './server/routes/images';
 import { registerProcessRoutes } from './server/routes/processes';
+import { registerNetworkRoutes } from './server/routes/networks';
 import { registerSystemRoutes } from './server/routes/system';
 import { registerVolumeRoutes } from './server/routes/volumes';
 import { registerDiskUsageRoutes } from './server/routes/disk-usage';
@@ -79,9 +80,9 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
 
   const images = await ImageStore.open(cfg.dataRoot, log);
   const store = new ContainerStore(`${cfg.dataRoot}/containers`);
-    const cgroups = detectCgroupDriver('/sys/fs/cgroup', cfg.cgroupParent);
-  const network = await NetworkManager.open({ dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, bridge: cfg.bridge, bip: cfg.bip, log });
+  const cgroups = detectCgroupDriver('/sys/fs/cgroup', cfg.cgroupParent);
   const bus = new EventBus();
+  const network = await NetworkManager.open({ dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, bridge: cfg.bridge, bip: cfg.bip, dns: cfg.dns, log, events: bus });
   const volumes = new VolumeStore(`${cfg.dataRoot}/volumes`, bus, log);
   const mounts = new ContainerMounts(volumes, () => store.all(), log);
   const layersRoot = `${cfg.dataRoot}/layers`;
@@ -127,10 +128,11 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
       logPath: containers.logPath(c),
       layerDirs: images.get(c.Image) ? images.layerDirs(c.Image) : [],
       bridgeNetworkId: network.bridgeNetworkId,
+      networkId: (name) => network.networkId(name),
       cgroupVersion: cgroups.version,
       execIds: execs.idsOf(c.Id),
     }),
-    bridgeNetworkId: () => network.bridgeNetworkId,
+    networkId: (name) => network.networkId(name),
     attachMounts: (c) => {
       c.MountPoints = mounts.plan(c, images.layerDirs(c.Image), (ref) => containers.find(ref));
       const made = mounts.materialize(c.MountPoints);
@@ -142,10 +144,11 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     images: () => images.list(),
     containers: () => containers.list(),
     upperDir: (c) => `${store.dir(c.Id)}/rw/upper`,
-    summarize: (c) => summarizeContainer(c, network.bridgeNetworkId),
+    summarize: (c) => summarizeContainer(c, (name) => network.networkId(name)),
     volumes,
     usedBy: (name) => mounts.usedBy(name),
   });
+  registerNetworkRoutes(app, { network, containers });
   registerExecRoutes(app, hijack, { containers, execs });
   registerEventRoutes(app, bus);
   registerProcessRoutes(app, containers);

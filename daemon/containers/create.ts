@@ -1,7 +1,7 @@
 // POST /containers/create: validate the body as Docker does and merge the image's defaults into it.
 import { cpus, hostname } from 'os';
 import { badRequest } from '../server/errors';
-import { parseNetworkMode } from '../network/manager';
+import { parseNetworkMode, type EndpointConfig } from '../network/manager';
 import { newId } from '../util/ids';
 import { initialState, nowNano, type ContainerConfig, type ContainerRecord, type HostConfig } from './record';
 
@@ -82,7 +82,9 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
   if (nanoCpus > 0 && cpuQuota > 0) throw badRequest('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
   const networkMode = field<string>(hc, 'NetworkMode', 'string', 'HostConfig') || 'default';
   const mode = parseNetworkMode(networkMode);
-  if (typeof mode === 'object') throw Object.assign(badRequest(mode.error), { statusCode: mode.error.endsWith('not found') ? 404 : 400 });
+  if ('error' in mode) throw badRequest(mode.error);
+  const networking = field<Json>(body, 'NetworkingConfig', 'object', 'ContainerCreateConfig') ?? {};
+  const endpoints = field<Record<string, EndpointConfig>>(networking, 'EndpointsConfig', 'object', 'NetworkingConfig') ?? {};
 
   const userEnv = stringList(body, 'Env', 'Config') ?? [];
   const imageEnv = image.config.Env ?? [];
@@ -107,7 +109,7 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
   const volumes = { ...(image.config.Volumes ?? {}), ...(field<Record<string, object>>(body, 'Volumes', 'object', 'Config') ?? {}) };
   const config: ContainerConfig = {
     // Host networking shares the host's name, as Docker does.
-    Hostname: field<string>(body, 'Hostname', 'string', 'Config') || (mode === 'host' ? hostname() : id.slice(0, 12)),
+    Hostname: field<string>(body, 'Hostname', 'string', 'Config') || (mode.kind === 'host' ? hostname() : id.slice(0, 12)),
     Domainname: field<string>(body, 'Domainname', 'string', 'Config') ?? '',
     User: field<string>(body, 'User', 'string', 'Config') ?? image.config.User ?? '',
     AttachStdin: field<boolean>(body, 'AttachStdin', 'boolean', 'Config') ?? false,
@@ -126,6 +128,12 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     OnBuild: image.config.OnBuild ?? null,
     Labels: labels,
   };
+  const mac = field<string>(body, 'MacAddress', 'string', 'Config');
+  if (mac) {
+    if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) throw badRequest(`invalid MAC address: ${mac}`);
+    config.MacAddress = mac;
+  }
+  if (mode.kind === 'container' && field<string>(body, 'Hostname', 'string', 'Config')) throw badRequest('conflicting options: hostname and the network mode');
   const stopSignal = field<string>(body, 'StopSignal', 'string', 'Config') ?? image.config.StopSignal;
   if (stopSignal) config.StopSignal = stopSignal;
   const stopTimeout = field<number>(body, 'StopTimeout', 'number', 'Config');
@@ -161,5 +169,6 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     State: initialState(),
     RestartCount: 0,
     Sandbox: null,
+    Networks: endpoints,
   };
 }

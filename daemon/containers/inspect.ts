@@ -11,6 +11,8 @@ export interface InspectContext {
   logPath: string;
   layerDirs: string[];
   bridgeNetworkId: string;
+  /** ID of a network by name ('' when it is gone). */
+  networkId(name: string): string;
   cgroupVersion: 1 | 2;
   execIds: string[];
 }
@@ -100,12 +102,13 @@ function hostConfig(c: ContainerRecord, cgroupVersion: 1 | 2): Record<string, un
   return out;
 }
 
-function endpointSettings(c: ContainerRecord, networkId: string): Record<string, unknown> {
-  const ep = c.Sandbox?.endpoint;
+function endpointSettings(c: ContainerRecord, name: string, networkId: string): Record<string, unknown> {
+  const ep = c.Sandbox?.endpoints?.find((e) => e.networkName === name);
+  const cfg = c.Networks?.[name];
   return {
-    IPAMConfig: null,
-    Links: null,
-    Aliases: null,
+    IPAMConfig: cfg?.IPAMConfig ?? null,
+    Links: cfg?.Links ?? null,
+    Aliases: cfg?.Aliases ?? null,
     NetworkID: networkId,
     EndpointID: ep?.endpointId ?? '',
     Gateway: ep?.gateway ?? '',
@@ -116,26 +119,37 @@ function endpointSettings(c: ContainerRecord, networkId: string): Record<string,
     GlobalIPv6PrefixLen: 0,
     MacAddress: ep?.macAddress ?? '',
     DriverOpts: null,
+    DNSNames: ep?.dnsNames.length ? ep.dnsNames : null,
   };
 }
 
-/** The network name a container is on, for Networks maps. */
-function networkName(c: ContainerRecord): string | null {
-  const mode = c.HostConfig.NetworkMode;
-  if (mode === 'none') return 'none';
-  if (mode === 'host') return 'host';
-  return 'bridge';
+/** NetworkSettings.Networks: every network the container is on; empty for container:X. */
+function networks(c: ContainerRecord, networkIds: (name: string) => string): Record<string, unknown> {
+  if (c.HostConfig.NetworkMode.startsWith('container:')) return {};
+  const configured = c.Networks && Object.keys(c.Networks).length ? c.Networks : { [c.HostConfig.NetworkMode === 'host' || c.HostConfig.NetworkMode === 'none' ? c.HostConfig.NetworkMode : 'bridge']: {} };
+  const out: Record<string, unknown> = {};
+  for (const [name, cfg] of Object.entries(configured)) out[name] = endpointSettings(c, name, cfg.NetworkID ?? networkIds(name));
+  return out;
 }
 
-function networks(c: ContainerRecord, bridgeId: string): Record<string, unknown> {
-  const name = networkName(c);
-  if (!name) return {};
-  // host and none have fixed IDs in Docker; berth derives them from the bridge's for stability.
-  return { [name]: endpointSettings(c, name === 'bridge' ? bridgeId : '') };
+interface PortBinding {
+  HostIp: string;
+  HostPort: string;
+}
+
+/** NetworkSettings.Ports of a running container: every exposed or published port, bound or null. */
+function ports(c: ContainerRecord): Record<string, PortBinding[] | null> {
+  if (!c.State.Running || !c.Sandbox || c.Sandbox.mode === 'host' || c.Sandbox.mode === 'container') return {};
+  const out: Record<string, PortBinding[] | null> = {};
+  const keys = [...Object.keys(c.Config.ExposedPorts ?? {}), ...Object.keys((c.HostConfig.PortBindings as object | null) ?? {})];
+  for (const k of keys) out[k.includes('/') ? k : `${k}/tcp`] = null;
+  for (const m of c.Sandbox.ports ?? []) (out[`${m.containerPort}/${m.proto}`] ??= [])!.push({ HostIp: m.hostIp, HostPort: String(m.hostPort) });
+  return out;
 }
 
 export function inspectContainer(c: ContainerRecord, ctx: InspectContext): Record<string, unknown> {
-  const ep = c.Sandbox?.endpoint;
+  // The top-level fields describe the default bridge endpoint only, as in Docker.
+  const ep = c.Sandbox?.endpoints?.find((e) => e.networkId === ctx.bridgeNetworkId);
   const upper = `${ctx.containerDir}/rw/upper`;
   const started = c.State.StartedAt !== ZERO_TIME;
   return {
@@ -176,7 +190,7 @@ export function inspectContainer(c: ContainerRecord, ctx: InspectContext): Recor
       HairpinMode: false,
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
-      Ports: {},
+      Ports: ports(c),
       SandboxKey: c.Sandbox?.key ?? '',
       SecondaryIPAddresses: null,
       SecondaryIPv6Addresses: null,
@@ -188,7 +202,7 @@ export function inspectContainer(c: ContainerRecord, ctx: InspectContext): Recor
       IPPrefixLen: ep?.prefixLen ?? 0,
       IPv6Gateway: '',
       MacAddress: ep?.macAddress ?? '',
-      Networks: networks(c, ctx.bridgeNetworkId),
+      Networks: networks(c, ctx.networkId),
     },
   };
 }
@@ -212,7 +226,18 @@ export function commandLine(c: ContainerRecord): string {
   return [c.Path, ...c.Args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
 }
 
-export function summarizeContainer(c: ContainerRecord, bridgeId: string): Record<string, unknown> {
+/** The Ports of GET /containers/json: published ports with their host side, exposed ones without. */
+function portList(c: ContainerRecord): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const [key, bindings] of Object.entries(ports(c))) {
+    const [port, proto] = key.split('/');
+    if (!bindings) out.push({ PrivatePort: Number(port), Type: proto });
+    else for (const b of bindings) out.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: proto });
+  }
+  return out;
+}
+
+export function summarizeContainer(c: ContainerRecord, networkId: (name: string) => string): Record<string, unknown> {
   return {
     Id: c.Id,
     Names: [c.Name],
@@ -220,12 +245,12 @@ export function summarizeContainer(c: ContainerRecord, bridgeId: string): Record
     ImageID: c.Image,
     Command: commandLine(c),
     Created: Math.floor(Date.parse(c.Created) / 1000),
-    Ports: [],
+    Ports: portList(c),
     Labels: c.Config.Labels,
     State: c.State.Status,
     Status: statusText(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: networks(c, bridgeId) },
+    NetworkSettings: { Networks: networks(c, networkId) },
     Mounts: ContainerMounts.inspectView(c),
   };
 }

@@ -9,11 +9,11 @@ import type { CgroupStats } from '../cgroups/stats';
 import type { EventBus } from '../events/bus';
 import { containerEvent } from '../events/container';
 import type { NetworkManager } from '../network/manager';
-import { parseNetworkMode } from '../network/manager';
 import type { InitMount } from '../runtime/init-spec';
 import { spawnProcess, StartFailure, type Spawned } from '../runtime/spawn';
 import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
 import { etcFiles } from '../runtime/etc-files';
+import { etcContext, joinedSandbox, prepareNetworking } from './networking';
 import { badRequest, conflict, notFound, ApiError } from '../server/errors';
 import { mountsUnder } from '../util/mounts';
 import * as libc from '../../native/libc';
@@ -117,7 +117,9 @@ export class ContainerManager {
     return `${this.store.dir(c.Id)}/${name}`;
   }
 
-  add(c: ContainerRecord): void {
+  /** Stores a new container; returns Docker's warnings for it. */
+  add(c: ContainerRecord): string[] {
+    const warnings = prepareNetworking(this.network, c, (ref) => this.store.find(ref));
     const taken = this.store.byName(c.Name);
     if (taken) {
       throw conflict(
@@ -129,6 +131,12 @@ export class ContainerManager {
     this.store.save(c);
     this.log.info({ container: c.Id, name: c.Name }, 'container created');
     this.emitEvent(c, 'create');
+    return warnings;
+  }
+
+  /** Writes a changed record (after network connect or disconnect). */
+  save(c: ContainerRecord): void {
+    this.store.save(c);
   }
 
   nameTaken(name: string): boolean {
@@ -142,8 +150,8 @@ export class ContainerManager {
     const p = this.doStart(c)
       .finally(() => this.starting.delete(c.Id))
       .catch(async (e: unknown) => {
-        // As Docker: a container that cannot start is removed when it was meant to be (--rm).
-        if (e instanceof StartError && c.HostConfig.AutoRemove) await this.remove(c, { force: true, volumes: true });
+        // As dockerd: a container that cannot start, for whatever reason, is removed when it was meant to be (--rm).
+        if (c.HostConfig.AutoRemove) await this.remove(c, { force: true, volumes: true }).catch(() => undefined);
         throw e;
       });
     this.starting.set(c.Id, p);
@@ -152,8 +160,8 @@ export class ContainerManager {
 
   private async doStart(c: ContainerRecord): Promise<void> {
     const dir = this.store.dir(c.Id);
-    const mode = parseNetworkMode(c.HostConfig.NetworkMode);
-    if (typeof mode === 'object') throw notFound(mode.error);
+    const find = (ref: string) => this.store.find(ref);
+    const joined = joinedSandbox(c, find);
     const hc = c.HostConfig;
     const cgroupProcs = await this.cgroups.create(c.Id, {
       memory: hc.Memory,
@@ -167,10 +175,10 @@ export class ContainerManager {
     let sandbox = null;
     let prepared = false;
     try {
-      sandbox = await this.network.setup(c.Id, mode);
+      sandbox = await this.network.setup(c, joined?.sandbox);
       const userMounts = this.mounts.prepare(c);
       prepared = true;
-      const files = etcFiles(c, sandbox);
+      const files = etcFiles(c, sandbox, etcContext(c, sandbox, this.network, find, (x, name) => this.etcPath(x, name), joined?.from));
       for (const [name, content] of Object.entries(files)) writeFileSync(`${dir}/${name}`, content);
       const mountpoint = `${this.paths.execRoot}/containers/${c.Id}/rootfs`;
       mkdirSync(mountpoint, { recursive: true });
@@ -211,7 +219,7 @@ export class ContainerManager {
       this.emitEvent(c, 'start');
     } catch (e) {
       if (prepared) this.mounts.release(c);
-      if (sandbox) await this.network.teardown(c.Id, sandbox);
+      if (sandbox) await this.network.teardown(c, sandbox);
       await this.cgroups.remove(c.Id).catch(() => undefined);
       if (e instanceof StartFailure) {
         c.State = { ...c.State, Status: c.State.Status === 'created' ? 'created' : 'exited', ExitCode: e.exitCode, Error: e.message };
@@ -263,7 +271,7 @@ export class ContainerManager {
     this.store.save(c);
     this.running.delete(c.Id);
     this.mounts.release(c);
-    if (sandbox) await this.network.teardown(c.Id, sandbox).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'network teardown failed'));
+    if (sandbox) await this.network.teardown(c, sandbox).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'network teardown failed'));
     await this.cgroups.remove(c.Id).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'cgroup removal failed'));
     rmSync(`${this.paths.execRoot}/containers/${c.Id}`, { recursive: true, force: true });
     this.log.info({ container: c.Id, exitCode: code }, 'container exited');

@@ -1,6 +1,6 @@
 // A container as the daemon keeps it: Docker's Config and HostConfig as sent (after merging the
 // image's defaults), its state, and while it runs its network sandbox.
-import type { Sandbox } from '../network/manager';
+import type { EndpointConfig, Sandbox } from '../network/manager';
 import type { MountPoint } from '../volumes/spec';
 
 export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -41,6 +41,7 @@ export interface ContainerConfig {
   Labels: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  MacAddress?: string;
 }
 
 export interface HostConfig {
@@ -75,6 +76,8 @@ export interface ContainerRecord {
   Sandbox: Sandbox | null;
   /** Volumes, binds and tmpfs mounts, worked out at create (Docker's MountPoints). */
   MountPoints?: MountPoint[];
+  /** Networks the container is on (by name), with what was asked for on each. */
+  Networks?: Record<string, EndpointConfig>;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

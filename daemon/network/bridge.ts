@@ -1,6 +1,6 @@
 // The default bridge (dockerd's --bridge/--bip): created if missing, its gateway address assigned.
 import { run } from '../util/exec';
-import { formatCidr, intToIp, parseCidr } from './ipam';
+import { cidrsOverlap, formatCidr, intToIp, parseCidr } from './ipam';
 
 export interface BridgeInfo {
   name: string;
@@ -24,7 +24,7 @@ export async function ensureBridge(b: BridgeInfo): Promise<boolean> {
   const existing = JSON.parse(await run('ip', ['-j', 'addr', 'show'])) as IpLink[];
   const mine = existing.find((l) => l.ifname === b.name);
   const clash = existing.find(
-    (l) => l.ifname !== b.name && l.addr_info?.some((a) => a.family === 'inet' && sameSubnet(`${a.local}/${a.prefixlen}`, b.subnet)),
+    (l) => l.ifname !== b.name && l.addr_info?.some((a) => a.family === 'inet' && cidrsOverlap(`${a.local}/${a.prefixlen}`, b.subnet)),
   );
   if (clash) throw new Error(`bridge address ${b.gateway}/${b.prefix} overlaps ${clash.ifname}'s network; choose another --bip`);
   const cmds: string[] = [];
@@ -37,14 +37,14 @@ export async function ensureBridge(b: BridgeInfo): Promise<boolean> {
   return !mine;
 }
 
-export async function removeBridge(name: string): Promise<void> {
-  await run('ip', ['link', 'del', name]).catch(() => undefined);
+/** The host's IPv4 routes (destinations as CIDRs), for choosing subnets that clash with nothing. */
+export async function hostRoutes(): Promise<string[]> {
+  const routes = JSON.parse(await run('ip', ['-4', '-j', 'route', 'show', 'table', 'all'])) as Array<{ dst: string; type?: string }>;
+  return routes
+    .filter((r) => r.dst !== 'default' && (!r.type || r.type === 'unicast'))
+    .map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/32`));
 }
 
-function sameSubnet(a: string, b: string): boolean {
-  const x = parseCidr(a).cidr;
-  const y = parseCidr(b).cidr;
-  const prefix = Math.min(x.prefix, y.prefix);
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return ((x.network & mask) >>> 0) === ((y.network & mask) >>> 0);
+export async function removeBridge(name: string): Promise<void> {
+  await run('ip', ['link', 'del', name]).catch(() => undefined);
 }

@@ -43,6 +43,22 @@ export interface IpamState {
   allocated: Record<string, string>;
   /** Offset of the last address handed out. */
   cursor: number;
+  /** --ip-range: dynamic addresses come from this sub-CIDR only. */
+  range?: string;
+}
+
+export function cidrsOverlap(a: string, b: string): boolean {
+  const x = parseCidr(a).cidr;
+  const y = parseCidr(b).cidr;
+  const prefix = Math.min(x.prefix, y.prefix);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return ((x.network & mask) >>> 0) === ((y.network & mask) >>> 0);
+}
+
+export function cidrContains(cidr: string, ip: string): boolean {
+  const c = parseCidr(cidr).cidr;
+  const n = ipToInt(ip);
+  return n >= c.network && n < c.network + 2 ** (32 - c.prefix);
 }
 
 export class Ipam {
@@ -64,8 +80,16 @@ export class Ipam {
       return requested;
     }
     // Offsets 0 (network) and size-1 (broadcast) are never handed out.
-    for (let step = 1; step < this.size; step++) {
-      const offset = ((this.state.cursor + step - 1) % (this.size - 2)) + 1;
+    let lo = 1;
+    let hi = this.size - 2;
+    if (this.state.range) {
+      const r = parseCidr(this.state.range).cidr;
+      lo = Math.max(lo, r.network - this.cidr.network);
+      hi = Math.min(hi, r.network - this.cidr.network + 2 ** (32 - r.prefix) - 1);
+    }
+    const count = hi - lo + 1;
+    for (let step = 1; step <= count; step++) {
+      const offset = ((Math.max(this.state.cursor, lo - 1) - lo + step) % count) + lo;
       const ip = intToIp(this.cidr.network + offset);
       if (ip === this.state.gateway || this.state.allocated[ip]) continue;
       this.state.allocated[ip] = owner;

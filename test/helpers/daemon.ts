@@ -1,7 +1,7 @@
 // Starts a real berthd with everything private to one test file: socket, data and exec roots,
 // pidfile, bridge name, subnet and cgroup parent. Stopping it checks that nothing was left behind.
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { request } from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -27,6 +27,8 @@ export interface TestDaemon {
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T; raw: string; headers: Record<string, string | string[] | undefined> }>;
   docker(args: string[], opts?: { input?: string | Buffer }): CliResult;
   berth(args: string[], opts?: { input?: string | Buffer }): CliResult;
+  /** Linux bridges of the daemon's user networks, as last seen in its data root (for leftovers). */
+  userBridges: string[];
   /** SIGTERM, wait for exit; the private dirs are removed unless `keep`. */
   stop(opts?: { keep?: boolean }): Promise<void>;
   dirs: DaemonDirs;
@@ -117,7 +119,9 @@ export async function startDaemon(dirs: DaemonDirs = newDirs(), opts: { config?:
     docker: (args, opts) => cli([DOCKER], args, opts),
     berth: (args, opts) => cli([process.execPath, BERTH], args, opts),
     dirs: d,
+    userBridges: [],
     stop: async (opts) => {
+      daemon.userBridges = [...new Set([...daemon.userBridges, ...userBridges(d.dataRoot, d.bridge)])];
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
         await new Promise((resolve) => proc.once('close', resolve));
@@ -160,8 +164,17 @@ export function apiCall<T>(socketPath: string, method: string, path: string, bod
   });
 }
 
-/** What a daemon's run may leave on the host: mounts, interfaces, cgroups. Empty when clean. */
-export function leftovers(d: Pick<TestDaemon, 'dataRoot' | 'execRoot' | 'bridge' | 'cgroupParent'>): string[] {
+function userBridges(dataRoot: string, defaultBridge: string): string[] {
+  const dir = join(dataRoot, 'network/networks');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { bridgeName?: string }).bridgeName)
+    .filter((b): b is string => !!b && b !== defaultBridge);
+}
+
+/** What a daemon's run may leave on the host: mounts, interfaces, iptables rules, cgroups. Empty when clean. */
+export function leftovers(d: Pick<TestDaemon, 'dataRoot' | 'execRoot' | 'bridge' | 'cgroupParent'> & { userBridges?: string[] }): string[] {
   const found: string[] = [];
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   for (const line of mountinfo.split('\n')) {
@@ -170,8 +183,13 @@ export function leftovers(d: Pick<TestDaemon, 'dataRoot' | 'execRoot' | 'bridge'
   }
   const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
   for (const line of links.split('\n')) {
-    if (line.includes(` ${d.bridge}:`) || line.includes(`master ${d.bridge} `)) found.push(`link ${line.split(':')[1]?.trim()}`);
+    for (const b of [d.bridge, ...(d.userBridges ?? [])]) {
+      if (line.includes(` ${b}:`) || line.includes(`master ${b} `)) found.push(`link ${line.split(':')[1]?.trim()}`);
+    }
   }
+  // Every rule of a daemon is in chains named after its default bridge, or jumps to them.
+  const rules = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout ?? '';
+  for (const line of rules.split('\n')) if (line.includes(`BERTH-${d.bridge}`)) found.push(`iptables ${line}`);
   for (const ctrl of ['', 'memory', 'cpu', 'pids', 'cpuacct', 'freezer', 'blkio', 'unified']) {
     const dir = join('/sys/fs/cgroup', ctrl, d.cgroupParent);
     if (existsSync(dir)) found.push(`cgroup ${dir}`);

@@ -49,7 +49,9 @@ describe('container create', () => {
   it('rejects what Docker rejects with its messages', () => {
     expect(apiError(() => buildContainer({ Image: 'i', HostConfig: { Memory: 4 * 1024 * 1024 } }, 'm', image))).toMatchObject({ statusCode: 400, message: 'Minimum memory limit allowed is 6MB' });
     expect(apiError(() => buildContainer({ Image: 'i', Cmd: 5 }, 'm', image)).statusCode).toBe(400);
-    expect(apiError(() => buildContainer({ Image: 'i', HostConfig: { NetworkMode: 'nosuchnet' } }, 'm', image))).toMatchObject({ statusCode: 404, message: 'network nosuchnet not found' });
+    // A missing network is dockerd's 404 at start; only a malformed mode fails here.
+    expect(apiError(() => buildContainer({ Image: 'i', HostConfig: { NetworkMode: 'container:' } }, 'm', image))).toMatchObject({ statusCode: 400, message: 'invalid network mode: container:' });
+    expect(apiError(() => buildContainer({ Image: 'i', MacAddress: 'zz' }, 'm', image))).toMatchObject({ statusCode: 400, message: 'invalid MAC address: zz' });
     expect(apiError(() => buildContainer({ Image: 'i', WorkingDir: 'rel' }, 'm', image)).statusCode).toBe(400);
     const noCmd: ImageDefaults = { id: image.id, config: {} };
     expect(apiError(() => buildContainer({ Image: 'i' }, 'm', noCmd))).toMatchObject({ statusCode: 400, message: 'No command specified' });

@@ -21,7 +21,8 @@ export interface ContainerDeps {
   /** Docker's normalised familiar name for the not-found message (`busybox:latest`). */
   familiarName(ref: string): string;
   inspectContext(c: ContainerRecord): Parameters<typeof inspectContainer>[1];
-  bridgeNetworkId(): string;
+  /** ID of a network by name, for the Networks of list items. */
+  networkId(name: string): string;
   /** Works out the new container's mounts and makes its volumes; `undo` removes those made. */
   attachMounts(c: ContainerRecord): { undo(): void };
 }
@@ -51,13 +52,14 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     const record = buildContainer(config, name, image);
     logRotation(record.HostConfig.LogConfig);
     const mounts = deps.attachMounts(record);
+    let warnings: string[];
     try {
-      containers.add(record);
+      warnings = containers.add(record);
     } catch (e) {
       mounts.undo();
       throw e;
     }
-    return reply.code(201).send({ Id: record.Id, Warnings: [] });
+    return reply.code(201).send({ Id: record.Id, Warnings: warnings });
   });
 
   app.get('/containers/json', async (req: FastifyRequest<{ Querystring: Record<string, string> }>) => {
@@ -71,7 +73,7 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     if (!all && limit <= 0 && !filters.status) list = list.filter((c) => c.State.Running);
     list = list.filter((c) => matches(c, filters));
     if (limit > 0) list = list.slice(0, limit);
-    return list.map((c) => summarizeContainer(c, deps.bridgeNetworkId()));
+    return list.map((c) => summarizeContainer(c, deps.networkId));
   });
 
   app.get('/containers/:id/json', async (req: Req) => {
