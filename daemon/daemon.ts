@@ -10,6 +10,7 @@ import { ExecManager } from './containers/exec';
 import { ContainerManager } from './containers/manager';
 import { ContainerStore } from './containers/store';
 import { EventBus } from './events/bus';
+import { dirSize } from './util/du';
 import { ImageStore } from './images/store';
 import { BlobOrigins } from './registry/origins';
 import { familiarName } from './images/reference';
@@ -133,6 +134,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
       execIds: execs.idsOf(c.Id),
     }),
     networkId: (name) => network.networkId(name),
+    sizes: (c) => ({ rw: dirSize(`${store.dir(c.Id)}/rw/upper`), image: images.get(c.Image)?.size ?? 0 }),
     attachMounts: (c) => {
       c.MountPoints = mounts.plan(c, images.layerDirs(c.Image), (ref) => containers.find(ref));
       const made = mounts.materialize(c.MountPoints);

@@ -6,6 +6,7 @@ import { inspectContainer, summarizeContainer } from '../../containers/inspect';
 import { entryWanted, frame, logRotation, logsDisabled, readLogs, type LogEntry, type StreamName } from '../../containers/logs';
 import { parseEventTime } from '../../events/filter';
 import { signalNumber, type ContainerManager, type WaitCondition } from '../../containers/manager';
+import { impliesAll, listFilter } from '../../containers/list-filters';
 import { generateName, validName } from '../../containers/names';
 import type { ContainerRecord } from '../../containers/record';
 import { parseFilters, qbool, qint } from '../app';
@@ -23,13 +24,13 @@ export interface ContainerDeps {
   inspectContext(c: ContainerRecord): Parameters<typeof inspectContainer>[1];
   /** ID of a network by name, for the Networks of list items. */
   networkId(name: string): string;
+  /** The writable layer's size and the image's, for `size=1`. */
+  sizes(c: ContainerRecord): { rw: number; image: number };
   /** Works out the new container's mounts and makes its volumes; `undo` removes those made. */
   attachMounts(c: ContainerRecord): { undo(): void };
 }
 
 type Req = FastifyRequest<{ Params: { id: string }; Querystring: Record<string, string> }>;
-
-const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
 export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRouter, deps: ContainerDeps): void {
   const { containers } = deps;
@@ -66,14 +67,14 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     const all = qbool(req.query.all);
     const limit = qint(req.query.limit, 'limit', -1);
     const filters = parseFilters(req.query.filters);
-    for (const s of filters.status ?? []) if (!STATUSES.includes(s)) throw badRequest(`invalid filter 'status=${s}'`);
-    let list = containers
-      .list()
-      .sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (b.Created > a.Created ? 1 : -1));
-    if (!all && limit <= 0 && !filters.status) list = list.filter((c) => c.State.Running);
-    list = list.filter((c) => matches(c, filters));
+    const ordered = containers.list().sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (b.Created > a.Created ? 1 : -1));
+    const wanted = listFilter(filters, { ordered, find: (ref) => containers.find(ref), imageId: (ref) => deps.resolveImage(ref)?.id });
+    let list = ordered.map((c) => ({ c, s: summarizeContainer(c, deps.networkId) }));
+    if (!all && limit <= 0 && !impliesAll(filters)) list = list.filter(({ c }) => c.State.Running);
+    list = list.filter(({ c, s }) => wanted(c, s));
     if (limit > 0) list = list.slice(0, limit);
-    return list.map((c) => summarizeContainer(c, deps.networkId));
+    if (!qbool(req.query.size)) return list.map(({ s }) => s);
+    return list.map(({ c, s }) => withSizes(s, deps.sizes(c)));
   });
 
   app.get('/containers/:id/json', async (req: Req) => {
@@ -214,30 +215,21 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
   });
 }
 
+/** SizeRw and SizeRootFs go after Ports, as in dockerd's list entry; zero sizes are left out (omitempty). */
+function withSizes(s: Record<string, unknown>, sizes: { rw: number; image: number }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(s)) {
+    out[k] = v;
+    if (k === 'Ports') {
+      if (sizes.rw) out.SizeRw = sizes.rw;
+      if (sizes.rw + sizes.image) out.SizeRootFs = sizes.rw + sizes.image;
+    }
+  }
+  return out;
+}
+
 /** since/until of the logs endpoint: `seconds[.nanoseconds]`, 0 meaning unbounded. */
 function logTime(v: string | undefined, name: string): bigint | undefined {
   const t = parseEventTime(v, name);
   return t === 0n ? undefined : t;
-}
-
-function matches(c: ContainerRecord, f: Record<string, string[]>): boolean {
-  const any = (key: string, test: (v: string) => boolean): boolean => !f[key] || f[key].some(test);
-  return (
-    any('id', (v) => c.Id.startsWith(v)) &&
-    any('name', (v) => c.Name === v || c.Name.slice(1) === v || safeRegex(v)?.test(c.Name.slice(1)) === true) &&
-    any('status', (v) => c.State.Status === v) &&
-    any('label', (v) => {
-      const [k, val] = v.split('=', 2);
-      return val === undefined ? k in c.Config.Labels : c.Config.Labels[k] === val;
-    }) &&
-    any('exited', (v) => !c.State.Running && c.State.StartedAt !== '0001-01-01T00:00:00Z' && c.State.ExitCode === Number(v))
-  );
-}
-
-function safeRegex(source: string): RegExp | undefined {
-  try {
-    return new RegExp(source);
-  } catch {
-    return undefined;
-  }
 }
