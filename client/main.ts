@@ -7,6 +7,8 @@ import { ApiClient, CLIENT_VERSION, parseHost } from './api';
 import { PROGRAM, StatusError, drain, type Cli, type InStream, type OutStream } from './cli';
 import { createCommand, killCommand, logsCommand, psCommand, restartCommand, rmCommand, runCommand, startCommand, stopCommand, waitCommand } from './commands/containers';
 import { importCommand, imagesCommand, loadCommand, pullCommand, rmiCommand } from './commands/images';
+import { commitCommand, exportCommand, imagePruneCommand, saveCommand } from './commands/archive';
+import { loginCommand, logoutCommand, pushCommand, searchCommand, tagCommand } from './commands/registry';
 import { infoCommand, inspectCommand, versionCommand } from './commands/system';
 import { systemDfCommand, systemPruneCommand, volumeCreateCommand, volumeLsCommand, volumePruneCommand, volumeRmCommand } from './commands/volumes';
 import { ramInBytes } from './format/size';
@@ -371,6 +373,94 @@ const imageCommands = (top: boolean): CmdSpec[] => [
     ],
     run: (cli, args, opts) => pullCommand(cli, args[0], opts),
   },
+  {
+    name: 'push',
+    use: 'push [OPTIONS] NAME[:TAG]',
+    short: 'Upload an image to a registry',
+    args: { exact: 1 },
+    options: [o('-a, --all-tags', 'bool', 'Push all tags of an image to the repository'), o('-q, --quiet', 'bool', 'Suppress verbose output')],
+    run: (cli, args, opts) => pushCommand(cli, args[0], opts),
+  },
+  {
+    name: 'tag',
+    use: 'tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]',
+    short: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+    args: { exact: 2 },
+    options: [],
+    run: (cli, args) => tagCommand(cli, args[0], args[1]),
+  },
+  {
+    name: 'save',
+    use: 'save [OPTIONS] IMAGE [IMAGE...]',
+    short: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
+    args: { min: 1 },
+    options: [o('-o, --output', 'string', 'Write to a file, instead of STDOUT')],
+    run: (cli, args, opts) => saveCommand(cli, args, opts),
+  },
+  ...(top
+    ? []
+    : [
+        {
+          name: 'prune',
+          use: 'prune [OPTIONS]',
+          short: 'Remove unused images',
+          args: { none: true },
+          options: [o('-a, --all', 'bool', 'Remove all unused images, not just dangling ones'), o('--filter', 'list', 'Provide filter values (e.g. "until=<timestamp>")', { typeName: 'filter' }), o('-f, --force', 'bool', 'Do not prompt for confirmation')],
+          run: (cli: Cli, _args: string[], opts: Opts) => imagePruneCommand(cli, opts),
+        },
+      ]),
+];
+
+/** Container snapshots, under `container` and at the top. */
+const snapshotCommands: CmdSpec[] = [
+  {
+    name: 'commit',
+    use: 'commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]',
+    short: "Create a new image from a container's changes",
+    args: { min: 1, max: 2 },
+    options: [
+      o('-a, --author', 'string', 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")'),
+      o('-c, --change', 'list', 'Apply Dockerfile instruction to the created image'),
+      o('-m, --message', 'string', 'Commit message'),
+      o('-p, --pause', 'bool', 'Pause container during commit', { def: 'true' }),
+    ],
+    run: (cli, args, opts) => commitCommand(cli, args[0], args[1], opts),
+  },
+  {
+    name: 'export',
+    use: 'export [OPTIONS] CONTAINER',
+    short: "Export a container's filesystem as a tar archive",
+    args: { exact: 1 },
+    options: [o('-o, --output', 'string', 'Write to a file, instead of STDOUT')],
+    run: (cli, args, opts) => exportCommand(cli, args[0], opts),
+  },
+];
+
+const registryCommands: CmdSpec[] = [
+  {
+    name: 'login',
+    use: 'login [OPTIONS] [SERVER]',
+    short: 'Log in to a registry',
+    args: { max: 1 },
+    options: [o('-p, --password', 'string', 'Password'), o('--password-stdin', 'bool', 'Take the password from stdin'), o('-u, --username', 'string', 'Username')],
+    run: (cli, args, opts) => loginCommand(cli, args[0], opts),
+  },
+  {
+    name: 'logout',
+    use: 'logout [SERVER]',
+    short: 'Log out from a registry',
+    args: { max: 1 },
+    options: [],
+    run: async (cli, args) => logoutCommand(cli, args[0]),
+  },
+  {
+    name: 'search',
+    use: 'search [OPTIONS] TERM',
+    short: 'Search Docker Hub for images',
+    args: { exact: 1 },
+    options: [o('-f, --filter', 'list', 'Filter output based on conditions provided', { typeName: 'filter' }), o('--limit', 'int', 'Max number of search results'), o('--no-trunc', 'bool', "Don't truncate output")],
+    run: (cli, args, opts) => searchCommand(cli, args[0], opts),
+  },
 ];
 
 const versionSpec: CmdSpec = {
@@ -480,13 +570,13 @@ interface GroupSpec {
 }
 
 const groups: GroupSpec[] = [
-  { name: 'container', short: 'Manage containers', commands: [...containerCommands(false), inspectSpec('container')] },
+  { name: 'container', short: 'Manage containers', commands: [...containerCommands(false), ...snapshotCommands, inspectSpec('container')] },
   { name: 'image', short: 'Manage images', commands: [...imageCommands(false), inspectSpec('image')] },
   { name: 'system', short: `Manage ${PROGRAM}`, commands: [...systemCommands, { ...infoSpec }] },
   { name: 'volume', short: 'Manage volumes', commands: volumeCommands },
 ];
 
-const topCommands: CmdSpec[] = [...containerCommands(true), ...imageCommands(true), inspectSpec(), versionSpec, infoSpec];
+const topCommands: CmdSpec[] = [...containerCommands(true), ...imageCommands(true), ...snapshotCommands, ...registryCommands, inspectSpec(), versionSpec, infoSpec];
 const COMMON = ['run', 'ps', 'pull', 'images', 'version', 'info'];
 
 // ---------------------------------------------------------------------------------------------

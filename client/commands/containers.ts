@@ -1,5 +1,6 @@
 // Container commands: run, create, start, stop, restart, kill, rm, ps, logs, wait.
 
+import { registryAuthHeader } from '../auth-config';
 import { ApiError, type ApiClient } from '../api';
 import { streamAttach } from '../attach';
 import { StatusError, joinErrors, parallel, println, withHelp, type Cli } from '../cli';
@@ -38,7 +39,7 @@ function validatePull(pull: string | undefined): string {
 async function pullImage(cli: Cli, ref: Reference, quiet: boolean, platform?: string): Promise<void> {
   const named = { domain: ref.domain, path: ref.path };
   const tag = ref.digest ?? tagNameOnly(ref).tag;
-  const res = await cli.api.request('POST', '/images/create', { query: { fromImage: fullName(named), tag, platform } });
+  const res = await cli.api.request('POST', '/images/create', { query: { fromImage: fullName(named), tag, platform }, headers: { 'X-Registry-Auth': registryAuthHeader(cli.env, ref.domain) } });
   await displayJSONStream(res.body, quiet ? undefined : cli.err);
 }
 

@@ -7,19 +7,23 @@ import { println, type Cli } from '../cli';
 import { IMAGE_HEADERS, imageContexts, imageFormat, renderRows, type ImageSummary } from '../format/context';
 import { fullName, parseNormalizedNamed, tagNameOnly } from '../format/reference';
 import { parseFilters } from '../opts';
+import { registryAuthHeader } from '../auth-config';
+import { TerminalProgress } from '../progress';
 import { JSONStreamParser, displayJSONMessage, type JSONMessage } from '../stream';
 
 /**
  * Prints a JSON message stream as the docker CLI does to a non-terminal (progress bars left
  * out) and fails with the first error message in it. `out` undefined discards the output.
  */
-export async function displayJSONStream(body: AsyncIterable<Buffer | string> & Readable, out: Writable | undefined, onAux?: (aux: unknown) => void): Promise<void> {
+export async function displayJSONStream(body: AsyncIterable<Buffer | string> & Readable, out: (Writable & { isTTY?: boolean }) | undefined, onAux?: (aux: unknown) => void): Promise<void> {
   const parser = new JSONStreamParser();
+  // On a terminal the per-layer lines are redrawn in place with their bars.
+  const terminal = out?.isTTY ? new TerminalProgress() : undefined;
   for await (const chunk of body) {
     for (const m of parser.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8'))) {
       const jm = m as JSONMessage;
       if (jm.aux !== undefined && onAux) onAux(jm.aux);
-      const text = displayJSONMessage(jm);
+      const text = terminal ? terminal.render(jm) : displayJSONMessage(jm);
       if (text !== undefined) out?.write(text);
     }
   }
@@ -135,6 +139,7 @@ export async function pullCommand(cli: Cli, name: string, flags: { quiet?: boole
   }
   const res = await cli.api.request('POST', '/images/create', {
     query: { fromImage: fullName(ref), tag: ref.digest ?? ref.tag ?? '', platform: flags.platform },
+    headers: { 'X-Registry-Auth': registryAuthHeader(cli.env, ref.domain) },
   });
   await displayJSONStream(res.body, flags.quiet ? undefined : cli.out);
   println(cli.out, fullName(ref) + (ref.tag !== undefined ? `:${ref.tag}` : '') + (ref.digest !== undefined ? `@${ref.digest}` : ''));

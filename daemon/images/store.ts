@@ -431,6 +431,28 @@ export class ImageStore {
     });
   }
 
+  /**
+   * `docker image prune`: images no container uses that `select` accepts (dangling ones only
+   * unless `all`), each untagged and deleted; with the bytes of the layers that went.
+   */
+  async prune(all: boolean, select: (img: ImageRecord) => boolean, usedBy: ImageUsers): Promise<{ items: DeleteResponseItem[]; reclaimed: number }> {
+    const items: DeleteResponseItem[] = [];
+    let reclaimed = 0;
+    for (const img of this.list()) {
+      if (usedBy(img.id).length > 0 || (!all && (img.repoTags.length > 0 || img.repoDigests.length > 0)) || !select(img)) continue;
+      const sizes = new Map(img.layers.map((l) => [l.chainId, l.size]));
+      try {
+        const out = await this.remove(img.id, { force: true, noprune: false }, usedBy);
+        items.push(...out);
+        for (const i of out) if ('Deleted' in i) reclaimed += sizes.get(i.Deleted) ?? 0;
+      } catch (e) {
+        // An image removed by a concurrent request meanwhile is simply not pruned.
+        this.log.info({ image: img.id, err: e }, 'prune skipped an image');
+      }
+    }
+    return { items, reclaimed };
+  }
+
   /** Drops images deleted while in use once no container uses them; call after removing a container. */
   collect(usedBy: ImageUsers): Promise<void> {
     return this.exclusive(async () => this.collectNow(usedBy));

@@ -78,3 +78,15 @@ describe('manifests', () => {
     expect(() => pullReference('a:b:c', 'latest')).toThrow('invalid reference format');
   });
 });
+
+describe('terminal progress', () => {
+  it('redraws a layer line in place and prints other lines plainly', async () => {
+    const { TerminalProgress } = await import('../../client/progress');
+    const t = new TerminalProgress();
+    expect(t.render({ status: 'Pulling from x', id: 'latest' })).toBe('\x1b[2K\rlatest: Pulling from x\n');
+    expect(t.render({ status: 'Pulling fs layer', progressDetail: {}, id: 'aaa' })).toBe('\n\x1b[1A\x1b[2K\raaa: Pulling fs layer\r\x1b[1B');
+    expect(t.render({ status: 'Pulling fs layer', progressDetail: {}, id: 'bbb' })).toBe('\n\x1b[1A\x1b[2K\rbbb: Pulling fs layer\r\x1b[1B');
+    expect(t.render({ status: 'Downloading', progressDetail: { current: 1, total: 2 }, progress: '[==>  ] 1B/2B', id: 'aaa' })).toBe('\x1b[2A\x1b[2K\raaa: Downloading [==>  ] 1B/2B\r\x1b[2B');
+    expect(() => t.render({ error: 'boom' })).toThrow('boom');
+  });
+});

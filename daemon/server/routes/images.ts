@@ -9,7 +9,7 @@ import { filterImages } from '../../images/filters';
 import { type Progress, progressMessage, withProgress } from '../../images/progress';
 import { asImageId, familiar, familiarName, familiarRepository, parseReference, type Reference } from '../../images/reference';
 import { prepareLayers, saveArchive, type SaveItem } from '../../images/save';
-import { imageHistory, imageInspect, imageSummary } from '../../images/shapes';
+import { imageHistory, imageInspect, imageSummary, unixSeconds } from '../../images/shapes';
 import { type ImageRecord, type ImageStore, repoTagReference } from '../../images/store';
 import { parseFilters } from '../app';
 import { ApiError, badRequest, notFound } from '../errors';
@@ -67,6 +67,25 @@ async function download(src: string): Promise<{ body: Readable; size: number }> 
   }
   if (!res.body) throw new ApiError(500, `failed to GET ${src}: empty body`);
   return { body: Readable.fromWeb(res.body as ReadableStream), size: Number(res.headers.get('content-length') ?? -1) };
+}
+
+/** A prune `until`: Unix seconds, an RFC 3339 time, or a Go duration back from now (24h, 90m). */
+function untilSeconds(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const d = /^(\d+(?:\.\d+)?)(h|m|s)$/.exec(v);
+  if (d) return Date.now() / 1000 - Number(d[1]) * { h: 3600, m: 60, s: 1 }[d[2] as 'h' | 'm' | 's'];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw badRequest(`failed to parse value as time or duration: "${v}"`);
+  return t / 1000;
+}
+
+/** `label=k`, `label=k=v` must all match; `label!=...` must all not. */
+function labelsMatch(labels: Record<string, string>, want: string[], not: string[]): boolean {
+  const has = (f: string): boolean => {
+    const i = f.indexOf('=');
+    return i < 0 ? f in labels : labels[f.slice(0, i)] === f.slice(i + 1);
+  };
+  return want.every(has) && !not.some(has);
 }
 
 export function registerImageRoutes(app: FastifyInstance, deps: ImageDeps): void {
@@ -138,6 +157,21 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageDeps): void
     if (path.endsWith('/json')) return imageInspect(find(path.slice(0, -'/json'.length)));
     if (path.endsWith('/history')) return imageHistory(find(path.slice(0, -'/history'.length)));
     throw notFound('page not found');
+  });
+
+  app.post('/images/prune', async (req: Req) => {
+    const filters = parseFilters(str(req.query.filters));
+    for (const key of Object.keys(filters)) if (!['dangling', 'until', 'label', 'label!'].includes(key)) throw badRequest(`invalid filter '${key}'`);
+    const dangling = filters.dangling ?? ['true'];
+    const all = dangling.includes('false') || dangling.includes('0');
+    const until = filters.until?.length ? Math.min(...filters.until.map(untilSeconds)) : undefined;
+    const { items, reclaimed } = await images.prune(
+      all,
+      (img) => (until === undefined || unixSeconds(img.created) < until) && labelsMatch(img.config.config?.Labels ?? {}, filters.label ?? [], filters['label!'] ?? []),
+      deps.usedBy,
+    );
+    for (const item of items) deps.events.emit('image', 'Untagged' in item ? 'untag' : 'delete', 'Untagged' in item ? item.Untagged : item.Deleted, {});
+    return { ImagesDeleted: items.length ? items : null, SpaceReclaimed: reclaimed };
   });
 
   app.delete('/images/*', async (req: Req) => {

@@ -99,8 +99,8 @@ async function search(req: Req, deps: ImageDeps): Promise<unknown[]> {
   const q = custom ? term.slice(slash + 1) : term;
   const base = domain === DOCKER_HUB ? 'https://index.docker.io' : endpointsFor(domain, deps.registry)[0].url;
   const results = await searchIndex(base, q, limit);
-  const want = (key: string): boolean | undefined => (filters[key] ? Object.keys(filters[key]).includes('true') : undefined);
-  const stars = Math.max(0, ...Object.keys(filters.stars ?? {}).map(Number));
+  const want = (key: string): boolean | undefined => (filters[key] ? filters[key].includes('true') : undefined);
+  const stars = Math.max(0, ...(filters.stars ?? []).map(Number));
   return results.filter((r) => {
     const official = want('is-official');
     const automated = want('is-automated');
