@@ -32,6 +32,7 @@ need_cmd shellcheck shellcheck
 need_cmd docker-registry docker-registry # registry tests run Debian's registry on 127.0.0.1
 need_cmd skopeo skopeo # cross-checks berth's pushes and archives
 need_cmd htpasswd apache2-utils # bcrypt htpasswd for the registry auth test
+need_cmd openssl openssl # the token-auth test signs its registry tokens with a fresh key
 if ! grep -qw overlay /proc/filesystems; then
   need_cmd modprobe kmod
 fi

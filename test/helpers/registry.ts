@@ -31,7 +31,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startRegistry(opts: { user?: string; password?: string } = {}): Promise<TestRegistry> {
+/** Token auth as distribution checks it: JWTs from `realm` signed by the key of `certPath`. */
+export interface TokenAuth {
+  realm: string;
+  service: string;
+  issuer: string;
+  certPath: string;
+}
+
+export async function startRegistry(opts: { user?: string; password?: string; token?: TokenAuth } = {}): Promise<TestRegistry> {
   const base = mkdtempSync(join(tmpdir(), 'berth-registry-'));
   const storage = join(base, 'data');
   const port = await freePort();
@@ -42,6 +50,9 @@ export async function startRegistry(opts: { user?: string; password?: string } =
     if (r.status !== 0) throw new Error(`htpasswd failed: ${r.stderr}`);
     writeFileSync(join(base, 'htpasswd'), r.stdout);
     auth = `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${join(base, 'htpasswd')}\n`;
+  } else if (opts.token) {
+    const t = opts.token;
+    auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.certPath}\n`;
   }
   writeFileSync(
     join(base, 'config.yml'),
