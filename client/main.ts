@@ -10,6 +10,7 @@ import { importCommand, imagesCommand, loadCommand, pullCommand, rmiCommand } fr
 import { commitCommand, exportCommand, imagePruneCommand, saveCommand } from './commands/archive';
 import { loginCommand, logoutCommand, pushCommand, searchCommand, tagCommand } from './commands/registry';
 import { infoCommand, inspectCommand, versionCommand } from './commands/system';
+import { networkConnectCommand, networkCreateCommand, networkDisconnectCommand, networkLsCommand, networkPruneCommand, networkRmCommand, portCommand } from './commands/networks';
 import { systemDfCommand, systemPruneCommand, volumeCreateCommand, volumeLsCommand, volumePruneCommand, volumeRmCommand } from './commands/volumes';
 import { ramInBytes } from './format/size';
 import { parseGoDurationStrict } from './format/time';
@@ -539,6 +540,101 @@ const volumeCommands: CmdSpec[] = [
   },
 ];
 
+const networkCommands: CmdSpec[] = [
+  {
+    name: 'connect',
+    use: 'connect [OPTIONS] NETWORK CONTAINER',
+    short: 'Connect a container to a network',
+    args: { exact: 2 },
+    options: [
+      o('--alias', 'list', 'Add network-scoped alias for the container'),
+      o('--driver-opt', 'list', 'driver options for the network'),
+      o('--ip', 'string', 'IPv4 address (e.g., "172.30.100.104")', { validate: validateIPAddress }),
+      o('--link', 'list', 'Add link to another container', { validate: validateLink }),
+    ],
+    run: (cli, args, opts) => networkConnectCommand(cli, args[0], args[1], opts),
+  },
+  {
+    name: 'create',
+    use: 'create [OPTIONS] NETWORK',
+    short: 'Create a network',
+    args: { exact: 1 },
+    options: [
+      o('--attachable', 'bool', 'Enable manual container attachment'),
+      o('-d, --driver', 'string', 'Driver to manage the Network', { def: '"bridge"' }),
+      o('--gateway', 'list', 'IPv4 or IPv6 Gateway for the master subnet', { typeName: 'strings' }),
+      o('--internal', 'bool', 'Restrict external access to the network'),
+      o('--ip-range', 'list', 'Allocate container ip from a sub-range', { typeName: 'strings' }),
+      o('--ipam-driver', 'string', 'IP Address Management Driver', { def: '"default"' }),
+      o('--ipam-opt', 'list', 'Set IPAM driver specific options', { typeName: 'map' }),
+      o('--ipv6', 'bool', 'Enable IPv6 networking'),
+      o('--label', 'list', 'Set metadata on a network', { validate: validateLabel }),
+      o('-o, --opt', 'list', 'Set driver specific options', { typeName: 'map' }),
+      o('--subnet', 'list', 'Subnet in CIDR format that represents a network segment', { typeName: 'strings' }),
+    ],
+    run: (cli, args, opts) => networkCreateCommand(cli, args[0], opts),
+  },
+  {
+    name: 'disconnect',
+    use: 'disconnect [OPTIONS] NETWORK CONTAINER',
+    short: 'Disconnect a container from a network',
+    args: { exact: 2 },
+    options: [o('-f, --force', 'bool', 'Force the container to disconnect from a network')],
+    run: (cli, args, opts) => networkDisconnectCommand(cli, args[0], args[1], opts),
+  },
+  {
+    name: 'inspect',
+    use: 'inspect [OPTIONS] NETWORK [NETWORK...]',
+    short: 'Display detailed information on one or more networks',
+    args: { min: 1 },
+    options: [o('-f, --format', 'string', inspectFormatHelp), o('-v, --verbose', 'bool', 'Verbose output for diagnostics')],
+    run: (cli, args, opts) => inspectCommand(cli, args, opts, 'network'),
+  },
+  {
+    name: 'ls',
+    aliases: ['list'],
+    use: 'ls [OPTIONS]',
+    short: 'List networks',
+    args: { none: true },
+    options: [
+      o('-f, --filter', 'list', "Provide filter values (e.g. 'driver=bridge')", { typeName: 'filter' }),
+      o('--format', 'string', formatHelp),
+      o('--no-trunc', 'bool', 'Do not truncate the output'),
+      o('-q, --quiet', 'bool', 'Only display network IDs'),
+    ],
+    run: (cli, _args, opts) => networkLsCommand(cli, opts),
+  },
+  {
+    name: 'prune',
+    use: 'prune [OPTIONS]',
+    short: 'Remove all unused networks',
+    args: { none: true },
+    options: [
+      o('--filter', 'list', "Provide filter values (e.g. 'until=<timestamp>')", { typeName: 'filter' }),
+      o('-f, --force', 'bool', 'Do not prompt for confirmation'),
+    ],
+    run: (cli, _args, opts) => networkPruneCommand(cli, opts),
+  },
+  {
+    name: 'rm',
+    aliases: ['remove'],
+    use: 'rm NETWORK [NETWORK...]',
+    short: 'Remove one or more networks',
+    args: { min: 1 },
+    options: [o('-f, --force', 'bool', 'Do not error if the network does not exist')],
+    run: (cli, args, opts) => networkRmCommand(cli, args, opts),
+  },
+];
+
+const portSpec: CmdSpec = {
+  name: 'port',
+  use: 'port CONTAINER [PRIVATE_PORT[/PROTO]]',
+  short: 'List port mappings or a specific mapping for the container',
+  args: { min: 1, max: 2 },
+  options: [],
+  run: (cli, args) => portCommand(cli, args[0], args[1]),
+};
+
 const systemCommands: CmdSpec[] = [
   {
     name: 'df',
@@ -570,13 +666,14 @@ interface GroupSpec {
 }
 
 const groups: GroupSpec[] = [
-  { name: 'container', short: 'Manage containers', commands: [...containerCommands(false), ...snapshotCommands, inspectSpec('container')] },
+  { name: 'container', short: 'Manage containers', commands: [...containerCommands(false), ...snapshotCommands, inspectSpec('container'), portSpec] },
   { name: 'image', short: 'Manage images', commands: [...imageCommands(false), inspectSpec('image')] },
   { name: 'system', short: `Manage ${PROGRAM}`, commands: [...systemCommands, { ...infoSpec }] },
   { name: 'volume', short: 'Manage volumes', commands: volumeCommands },
+  { name: 'network', short: 'Manage networks', commands: networkCommands },
 ];
 
-const topCommands: CmdSpec[] = [...containerCommands(true), ...imageCommands(true), ...snapshotCommands, ...registryCommands, inspectSpec(), versionSpec, infoSpec];
+const topCommands: CmdSpec[] = [...containerCommands(true), ...imageCommands(true), ...snapshotCommands, ...registryCommands, inspectSpec(), portSpec, versionSpec, infoSpec];
 const COMMON = ['run', 'ps', 'pull', 'images', 'version', 'info'];
 
 // ---------------------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ export async function volumeRmCommand(cli: Cli, names: string[], flags: { force?
 }
 
 /** Reads the answer to a [y/N] prompt; anything but y or Y declines. */
-async function confirm(cli: Cli, message: string): Promise<boolean> {
+export async function confirm(cli: Cli, message: string): Promise<boolean> {
   cli.out.write(`${message}\nAre you sure you want to continue? [y/N] `);
   const answer = await new Promise<string>((resolve) => {
     let buf = '';

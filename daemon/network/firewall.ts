@@ -101,6 +101,8 @@ export class Firewall {
     const f: string[] = ['*filter', `:${this.fwd} - [0:0]`, `:${this.iso} - [0:0]`];
     for (const r of this.dnat) {
       f.push(`-A ${this.fwd} -d ${r.containerIp}/32 ! -i ${r.bridge} -o ${r.bridge} -p ${r.proto} -m ${r.proto} --dport ${r.containerPort} -j ACCEPT`);
+      // Replies to published traffic from other networks, before isolation would drop them.
+      f.push(`-A ${this.fwd} -s ${r.containerIp}/32 -i ${r.bridge} ! -o ${r.bridge} -p ${r.proto} -m ${r.proto} --sport ${r.containerPort} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
     }
     for (const n of this.networks) {
       if (n.internal) {

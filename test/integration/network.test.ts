@@ -46,6 +46,7 @@ describe.skipIf(!hasDocker)('networking through the docker CLI', () => {
   const upstreamQueries: string[] = [];
   const third = randomInt(0, 200);
   const subnet = (i: number): string => `10.214.${third + i}.0/24`;
+  // (third + 9 at most: prefixes 0-9 belong to this test)
   const prefix = (i: number): string => `10.214.${third + i}`;
 
   const ok = (args: string[]): string => {
@@ -365,6 +366,59 @@ s.bind(53,${JSON.stringify(upstreamIp)},()=>console.log('ready'));`;
 
     ok(['rm', '-f', 'httpd', 'exposed', 'udp']);
     await expect(httpGet(port)).rejects.toThrow();
+  });
+
+  it('sends published traffic from the bridges through DNAT, not only the proxy', async () => {
+    ok(['run', '-d', '--name', 'dnat', '-p', '80', IMG, 'httpd', '-f', '-p', '80', '-h', '/etc']);
+    const hostPort = /:(\d+)$/.exec(ok(['port', 'dnat', '80']).trim())![1];
+    await eventually(() => httpGet(Number(hostPort)));
+    // A client on another network asks the host at its gateway: PREROUTING rewrites it to the
+    // container (as in Docker, clients on the container's own bridge are left to the proxy).
+    const get = d.docker(['run', '--rm', '--network', 'appnet', IMG, 'sh', '-c', `printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${prefix(2)}.1 ${hostPort}`]);
+    expect(get.stdout).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+    expect(get.stdout.endsWith(`\r\n\r\n${inspect('dnat', '{{.Config.Hostname}}')}\n`)).toBe(true);
+    const nat = spawnSync('iptables', ['-w', '-t', 'nat', '-L', `BERTH-${d.bridge}-DNAT`, '-n', '-v', '-x'], { encoding: 'utf8' }).stdout;
+    const rule = nat.split('\n').find((l) => l.includes(`dpt:${hostPort}`) && l.includes('DNAT'));
+    expect(rule).toBeDefined();
+    expect(Number(rule!.trim().split(/\s+/)[0])).toBeGreaterThan(0);
+    ok(['rm', '-f', 'dnat']);
+    expect(spawnSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' }).stdout).not.toContain(`--dport ${hostPort} `);
+  });
+
+  it('sets the MAC address asked for, and reports network events', async () => {
+    const created = await d.api<{ Id: string }>('POST', '/v1.43/containers/create?name=macd', { Image: IMG, Cmd: ['sleep', '30'], MacAddress: '02:42:aa:bb:cc:dd' });
+    expect(created.status).toBe(201);
+    ok(['start', 'macd']);
+    expect(ok(['exec', 'macd', 'cat', '/sys/class/net/eth0/address'])).toBe('02:42:aa:bb:cc:dd\n');
+    expect(inspect('macd', '{{.NetworkSettings.MacAddress}}')).toBe('02:42:aa:bb:cc:dd');
+    ok(['rm', '-f', 'macd']);
+    const now = Math.ceil(Date.now() / 1000) + 1;
+    const ev = d.docker(['events', '--since', '0', '--until', String(now), '--filter', 'type=network', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+    const lines = ev.stdout.split('\n');
+    for (const want of ['create appnet', 'connect appnet', 'disconnect appnet', 'destroy isolated', 'connect bridge']) expect(lines).toContain(want);
+  });
+
+  it('prints with the berth client what the docker CLI prints', () => {
+    ok(['run', '-d', '--name', 'ported', '-p', '127.0.0.1::80', '-p', '127.0.0.1::53/udp', IMG, 'sleep', '60']);
+    for (const args of [['network', 'ls'], ['network', 'ls', '-q', '--filter', 'type=custom'], ['port', 'ported'], ['port', 'ported', '53/udp'], ['network', 'inspect', 'appnet'], ['ps', '--filter', 'name=ported', '--format', '{{.Names}} {{.Ports}}']]) {
+      const theirs = d.docker(args);
+      const mine = d.berth(args);
+      expect(mine.stdout).toBe(theirs.stdout);
+      expect(mine.status).toBe(theirs.status);
+    }
+    expect(d.berth(['port', 'ported', '81']).stderr).toBe(d.docker(['port', 'ported', '81']).stderr);
+    const id = d.berth(['network', 'create', '--subnet', subnet(6), '--gateway', `${prefix(6)}.254`, 'viaberth']).stdout.trim();
+    expect(inspect('viaberth', '{{range .IPAM.Config}}{{.Gateway}}{{end}}')).toBe(`${prefix(6)}.254`);
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(d.berth(['network', 'create', '--subnet', subnet(7), '--gateway', '10.0.0.1', 'badgw']).stderr).toContain('no matching subnet for gateway 10.0.0.1');
+    d.berth(['network', 'connect', '--alias', 'pp', 'viaberth', 'ported']);
+    expect(inspect('ported', '{{json .NetworkSettings.Networks.viaberth.Aliases}}')).toBe('["pp"]');
+    expect(d.berth(['network', 'disconnect', 'viaberth', 'ported']).status).toBe(0);
+    ok(['rm', '-f', 'ported']);
+    ok(['network', 'create', '--subnet', subnet(7), '--label', 'gone=yes', 'prunable']);
+    expect(d.berth(['network', 'prune', '-f', '--filter', 'label=gone=yes']).stdout).toBe('Deleted Networks:\nprunable\n\n');
+    expect(d.berth(['network', 'rm', 'viaberth']).stdout).toBe('viaberth\n');
+    expect(d.berth(['network', 'rm', 'viaberth']).stderr).toBe(d.docker(['network', 'rm', 'viaberth']).stderr);
   });
 
   it('gives 20 containers started in parallel 20 distinct addresses', async () => {
