@@ -407,7 +407,9 @@ s.bind(53,${JSON.stringify(upstreamIp)},()=>console.log('ready'));`;
       expect(mine.status).toBe(theirs.status);
     }
     expect(d.berth(['port', 'ported', '81']).stderr).toBe(d.docker(['port', 'ported', '81']).stderr);
-    const id = d.berth(['network', 'create', '--subnet', subnet(6), '--gateway', `${prefix(6)}.254`, 'viaberth']).stdout.trim();
+    const made = d.berth(['network', 'create', '--subnet', subnet(6), '--gateway', `${prefix(6)}.254`, 'viaberth']);
+    expect(made.stderr).toBe('');
+    const id = made.stdout.trim();
     expect(inspect('viaberth', '{{range .IPAM.Config}}{{.Gateway}}{{end}}')).toBe(`${prefix(6)}.254`);
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     expect(d.berth(['network', 'create', '--subnet', subnet(7), '--gateway', '10.0.0.1', 'badgw']).stderr).toContain('no matching subnet for gateway 10.0.0.1');
