@@ -245,6 +245,16 @@ describe.skipIf(!hasDocker)('volumes and mounts through the docker CLI', () => {
     ok(['volume', 'rm', 'la']);
   });
 
+  it('reports create, mount, unmount and destroy volume events', () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    ok(['volume', 'create', 'evvol']);
+    ok(['run', '--rm', '-v', 'evvol:/e', IMG, 'true']);
+    ok(['volume', 'rm', 'evvol']);
+    const until = Math.floor(Date.now() / 1000) + 1;
+    const ev = ok(['events', '--since', String(since), '--until', String(until), '--filter', 'type=volume', '--format', '{{.Action}} {{.Actor.ID}} {{index .Actor.Attributes "driver"}}']);
+    expect(ev.split('\n').filter((l) => l.includes(' evvol '))).toEqual(['create evvol local', 'mount evvol local', 'unmount evvol local', 'destroy evvol local']);
+  });
+
   it('keeps volume metadata across a daemon restart', async () => {
     ok(['volume', 'create', '--label', 'keep=1', 'survivor']);
     ok(['run', '--rm', '-v', 'survivor:/s', IMG, 'sh', '-c', 'echo still > /s/here']);
