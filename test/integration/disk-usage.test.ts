@@ -142,4 +142,41 @@ describe.skipIf(!hasDocker)('disk usage and pruning', () => {
     expect(out).toBe('Deleted Volumes:\ndfidle\n\nTotal reclaimed space: 0B\n');
     expect(ok(['volume', 'ls', '-q'])).toBe('dfvol\n');
   });
+
+  it('docker system prune asks first, then removes stopped containers, anonymous volumes and unused images', async () => {
+    const other = join(d.dataRoot, '..', 'other.tar');
+    await makeBusyboxArchive(other, { repoTag: 'berthtest/dfother:1', extraConfig: { config: { Env: ['PATH=/bin', 'OTHER=1'] } } });
+    ok(['load', '-i', other]);
+    ok(['run', '-d', '--name', 'keeper', IMG, 'sleep', '300']);
+    const stopped = ok(['create', '-v', '/anon-p', IMG, 'true']).trim();
+    const anon = JSON.parse(ok(['inspect', '-f', '{{json .Mounts}}', stopped]))[0].Name;
+    ok(['network', 'create', 'dfnet']);
+
+    const declined = d.docker(['system', 'prune', '--volumes'], { input: 'n\n' });
+    expect(declined.stdout).toBe(
+      'WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all anonymous volumes not used by at least one container\n  - all dangling images\n  - unused build cache\n\nAre you sure you want to continue? [y/N] ',
+    );
+    expect(d.berth(['system', 'prune', '--volumes'], { input: 'n\n' }).stdout).toBe(declined.stdout);
+    expect(ok(['ps', '-aq', '--no-trunc'])).toContain(stopped);
+
+    const out = ok(['system', 'prune', '--volumes', '-f']);
+    // The stopped writer of the first test goes too.
+    expect(out).toMatch(new RegExp(`^Deleted Containers:\n([0-9a-f]{64}\n)*${stopped}\n`));
+    expect(out).toContain('Deleted Networks:\ndfnet\n');
+    expect(out).toContain(`Deleted Volumes:\n${anon}\n`);
+    expect(out).toMatch(/\nTotal reclaimed space: \S+\n$/);
+    // Named volumes, running containers and tagged images stay without -a.
+    expect(ok(['volume', 'ls', '-q'])).toBe('dfvol\n');
+    expect(ok(['ps', '-q'])).not.toBe('');
+    expect(ok(['images', '-q', 'berthtest/dfother'])).not.toBe('');
+
+    const all = d.berth(['system', 'prune', '-a', '-f']);
+    expect(all.status).toBe(0);
+    expect(all.stdout).toMatch(/^Deleted Images:\nuntagged: berthtest\/dfother:1\ndeleted: sha256:[0-9a-f]{64}\n/);
+    expect(all.stdout).toMatch(/\nTotal reclaimed space: \S+\n$/);
+    const left = ok(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    expect(left).not.toContain('berthtest/dfother:1');
+    expect(left).toContain(IMG);
+    ok(['rm', '-f', 'keeper']);
+  });
 });
