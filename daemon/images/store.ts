@@ -266,7 +266,7 @@ export class ImageStore {
 
   /**
    * Stores an assembled image whose layers are all present and points `refs` at it; `changed`
-   * tells whether any of them pointed elsewhere before (Docker's "Downloaded newer image").
+   * tells whether the image is new or the first of them pointed elsewhere (Docker's "Downloaded newer image").
    */
   addImage(configBytes: Buffer, refs: Reference[]): Promise<{ id: string; changed: boolean }> {
     return this.exclusive(async () => {
@@ -274,7 +274,8 @@ export class ImageStore {
       const missing = chainIds(config.rootfs.diff_ids).find((c) => !this.layerStore.meta(c));
       if (missing) throw new Error(`layer ${missing} of the image is missing`);
       const id = `sha256:${sha256(configBytes)}`;
-      const changed = !this.visible(id) || refs.some((r) => this.refs.get(storeKey(r)) !== id);
+      // As Docker's pull status: only the first (requested) reference counts, not the digest added beside a tag.
+      const changed = !this.visible(id) || (refs.length > 0 && this.refs.get(storeKey(refs[0])) !== id);
       this.commit([{ bytes: configBytes, config, tags: refs }]);
       return { id, changed };
     });

@@ -69,6 +69,24 @@ describe.skipIf(!hasDocker || !hasRegistry || !hasSkopeo)('pull from a registry'
     expect(run.stdout).toBe('pulled\n');
   });
 
+  it('pulls by digest, and saves a pulled image as an archive that loads back the same', () => {
+    const digest = JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${reg.host}/test/busybox:v1`])).Digest as string;
+    const byDigest = `${reg.host}/test/busybox@${digest}`;
+    const r = d.docker(['pull', byDigest]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`Status: Image is up to date for ${byDigest}`);
+    expect(d.docker(['images', '--digests', '--format', '{{.Digest}}', `${reg.host}/test/busybox`]).stdout).toContain(digest);
+    // The layer came gzip-compressed from the registry; the archive holds it uncompressed, as its diffID says.
+    const out = join(work, 'pulled.tar');
+    expect(d.docker(['save', '-o', out, `${reg.host}/test/busybox:v1`]).status).toBe(0);
+    const inspected = JSON.parse(skopeo(['inspect', `docker-archive:${out}`])) as { Layers: string[] };
+    expect(inspected.Layers).toEqual([sha(base)]);
+    expect(d.docker(['rmi', '-f', busyboxId]).status).toBe(0);
+    expect(d.docker(['load', '-i', out]).stdout).toBe(`Loaded image: ${reg.host}/test/busybox:v1\n`);
+    expect(JSON.parse(d.docker(['image', 'inspect', `${reg.host}/test/busybox:v1`]).stdout)[0].Id).toBe(busyboxId);
+    expect(d.docker(['pull', `${reg.host}/test/busybox:v1`]).stdout).toContain('Status: Image is up to date');
+  });
+
   it('pulls again: up to date, nothing downloaded', () => {
     const r = d.docker(['pull', `${reg.host}/test/busybox:v1`]);
     expect(r.status).toBe(0);
