@@ -6,6 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { ApiClient, CLIENT_VERSION, parseHost } from './api';
 import { PROGRAM, StatusError, drain, type Cli, type InStream, type OutStream } from './cli';
 import { createCommand, killCommand, logsCommand, psCommand, restartCommand, rmCommand, runCommand, startCommand, stopCommand, waitCommand } from './commands/containers';
+import { cpCommand } from './commands/cp';
+import { containerPruneCommand, diffCommand, eventsCommand, pauseCommand, renameCommand, statsCommand, topCommand, unpauseCommand } from './commands/inspection';
 import { importCommand, imagesCommand, loadCommand, pullCommand, rmiCommand } from './commands/images';
 import { commitCommand, exportCommand, imagePruneCommand, saveCommand } from './commands/archive';
 import { loginCommand, logoutCommand, pushCommand, searchCommand, tagCommand } from './commands/registry';
@@ -327,7 +329,77 @@ const containerCommands = (top: boolean): CmdSpec[] => [
     options: [],
     run: (cli, args) => waitCommand(cli, args),
   },
+  ...inspectionCommands(top),
 ];
+
+const eventsSpec: CmdSpec = {
+  name: 'events',
+  use: 'events [OPTIONS]',
+  short: 'Get real time events from the server',
+  args: { none: true },
+  options: [
+    o('-f, --filter', 'list', 'Filter output based on conditions provided', { typeName: 'filter' }),
+    o('--format', 'string', inspectFormatHelp),
+    o('--since', 'string', 'Show all events created since timestamp'),
+    o('--until', 'string', 'Stream events until this timestamp'),
+  ],
+  run: (cli, _args, opts) => eventsCommand(cli, opts),
+};
+
+/** pause, unpause, rename, top, diff, cp, stats (top level and under `container`), prune (under `container`). */
+function inspectionCommands(top: boolean): CmdSpec[] {
+  const specs: CmdSpec[] = [
+    { name: 'pause', use: 'pause CONTAINER [CONTAINER...]', short: 'Pause all processes within one or more containers', args: { min: 1 }, options: [], run: (cli, args) => pauseCommand(cli, args) },
+    { name: 'unpause', use: 'unpause CONTAINER [CONTAINER...]', short: 'Unpause all processes within one or more containers', args: { min: 1 }, options: [], run: (cli, args) => unpauseCommand(cli, args) },
+    { name: 'rename', use: 'rename CONTAINER NEW_NAME', short: 'Rename a container', args: { exact: 2 }, options: [], run: (cli, args) => renameCommand(cli, args[0], args[1]) },
+    {
+      name: 'top',
+      use: 'top CONTAINER [ps OPTIONS]',
+      short: 'Display the running processes of a container',
+      args: { min: 1 },
+      interspersed: false,
+      options: [],
+      run: (cli, args) => topCommand(cli, args[0], args.slice(1)),
+    },
+    { name: 'diff', use: 'diff CONTAINER', short: "Inspect changes to files or directories on a container's filesystem", args: { exact: 1 }, options: [], run: (cli, args) => diffCommand(cli, args[0]) },
+    {
+      name: 'cp',
+      use: `cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\t${PROGRAM} cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH`,
+      short: 'Copy files/folders between a container and the local filesystem',
+      args: { exact: 2 },
+      options: [
+        o('-a, --archive', 'bool', 'Archive mode (copy all uid/gid information)'),
+        o('-L, --follow-link', 'bool', 'Always follow symbol link in SRC_PATH'),
+        o('-q, --quiet', 'bool', 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached'),
+      ],
+      run: (cli, args, opts) => cpCommand(cli, args[0], args[1], opts),
+    },
+    {
+      name: 'stats',
+      use: 'stats [OPTIONS] [CONTAINER...]',
+      short: 'Display a live stream of container(s) resource usage statistics',
+      args: {},
+      options: [
+        o('-a, --all', 'bool', 'Show all containers (default shows just running)'),
+        o('--format', 'string', formatHelp),
+        o('--no-stream', 'bool', 'Disable streaming stats and only pull the first result'),
+        o('--no-trunc', 'bool', "Don't truncate output"),
+      ],
+      run: (cli, args, opts) => statsCommand(cli, args, opts),
+    },
+  ];
+  if (!top) {
+    specs.push({
+      name: 'prune',
+      use: 'prune [OPTIONS]',
+      short: 'Remove all stopped containers',
+      args: { none: true },
+      options: [o('--filter', 'list', "Provide filter values (e.g. 'until=<timestamp>')", { typeName: 'filter' }), o('-f, --force', 'bool', 'Do not prompt for confirmation')],
+      run: (cli, _args, opts) => containerPruneCommand(cli, opts),
+    });
+  }
+  return specs;
+}
 
 const rmiSpec = (name: string, aliases: string[]): CmdSpec => ({
   name,
@@ -668,12 +740,12 @@ interface GroupSpec {
 const groups: GroupSpec[] = [
   { name: 'container', short: 'Manage containers', commands: [...containerCommands(false), ...snapshotCommands, inspectSpec('container'), portSpec] },
   { name: 'image', short: 'Manage images', commands: [...imageCommands(false), inspectSpec('image')] },
-  { name: 'system', short: `Manage ${PROGRAM}`, commands: [...systemCommands, { ...infoSpec }] },
+  { name: 'system', short: `Manage ${PROGRAM}`, commands: [...systemCommands, { ...infoSpec }, { ...eventsSpec }] },
   { name: 'volume', short: 'Manage volumes', commands: volumeCommands },
   { name: 'network', short: 'Manage networks', commands: networkCommands },
 ];
 
-const topCommands: CmdSpec[] = [...containerCommands(true), ...imageCommands(true), ...snapshotCommands, ...registryCommands, inspectSpec(), portSpec, versionSpec, infoSpec];
+const topCommands: CmdSpec[] = [...containerCommands(true), ...imageCommands(true), ...snapshotCommands, ...registryCommands, inspectSpec(), portSpec, versionSpec, infoSpec, eventsSpec];
 const COMMON = ['run', 'ps', 'pull', 'images', 'version', 'info'];
 
 // ---------------------------------------------------------------------------------------------

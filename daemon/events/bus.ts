@@ -64,7 +64,8 @@ export class EventBus {
   /** The message as dockerd encodes it: legacy keys first, timeNano exact. */
   encode(msg: EventMessage): string {
     const { status, id, from, Type, Action, Actor, scope, time } = msg;
-    const head = JSON.stringify({ status, id, from, Type, Action, Actor, scope, time });
+    // Go's encoder escapes <, > and & in strings.
+    const head = JSON.stringify({ status, id, from, Type, Action, Actor, scope, time }).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
     return `${head.slice(0, -1)},"timeNano":${this.nanoOf(msg)}}`;
   }
 
