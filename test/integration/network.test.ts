@@ -440,4 +440,26 @@ s.bind(53,${JSON.stringify(upstreamIp)},()=>console.log('ready'));`;
     for (const ip of ips) expect(ip.startsWith(`${prefix(2)}.`)).toBe(true);
     ok(['rm', '-f', ...names]);
   });
+  it('comes back after a crash: networks kept, bridges and rules made again once, old endpoints freed', async () => {
+    const id = ok(['network', 'create', '--subnet', subnet(8), 'keep']).trim();
+    ok(['run', '-d', '--name', 'survivor', '--network', 'keep', '-p', '127.0.0.1::80', IMG, 'httpd', '-f', '-p', '80', '-h', '/etc']);
+    d.proc.kill('SIGKILL');
+    await new Promise((r) => d.proc.once('close', r));
+    d = await startDaemon(d.dirs, { config: { dns: [upstreamIp] } });
+    expect(ok(['network', 'ls', '-q', '--no-trunc', '--filter', 'name=keep'])).toBe(`${id}\n`);
+    const bridge = `br-${id.slice(0, 12)}`;
+    // The dead container's namespace is gone, and with it its veth: only the bridges remain.
+    await eventually(async () => expect(mine().filter((l) => l.startsWith('veth'))).toEqual([]));
+    expect(mine()).toContain(bridge);
+    const rules = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout.split('\n');
+    expect(rules.filter((l) => l === `-A FORWARD -j BERTH-${d.bridge}`)).toHaveLength(1);
+    expect(rules.filter((l) => l.startsWith(`-A BERTH-${d.bridge}-DNAT`))).toEqual([]);
+    expect(rules.filter((l) => l.includes(`-i ${bridge} -o ${bridge} -j ACCEPT`))).toHaveLength(1);
+    ok(['start', 'survivor']);
+    const port = Number(/:(\d+)$/.exec(ok(['port', 'survivor', '80']).trim())![1]);
+    expect((await eventually(() => httpGet(port, '/hostname'))).status).toBe(200);
+    expect(ok(['run', '--rm', '--network', 'keep', IMG, 'ping', '-c', '1', '-W', '2', 'survivor'])).toContain('1 packets received');
+    ok(['rm', '-f', 'survivor']);
+    ok(['network', 'rm', 'keep']);
+  }, 60_000);
 });
