@@ -23,6 +23,7 @@ require_node
 need_pkg busybox-static # tests build a busybox image from the static /bin/busybox
 need_cmd ip iproute2
 need_cmd iptables iptables
+need_cmd iperf3 iperf3 # bench/network-throughput.ts
 need_cmd nsenter util-linux
 need_cmd ps procps
 need_cmd pgrep procps
