@@ -27,6 +27,8 @@ const WHITEOUT_META = '.wh..wh.';
 const OPAQUE = '.wh..wh..opq';
 const XATTR = 'SCHILY.xattr.';
 const MAX_LINK_HOPS = 40;
+/** Large zlib and read chunks: with Node's 16/64 kB defaults, per-chunk overhead dominates layer extraction. */
+export const CHUNK = 1 << 20;
 
 const refuse = (name: string, why: string): Error => badRequest(`invalid tar entry ${JSON.stringify(name)}: ${why}`);
 
@@ -232,7 +234,7 @@ export async function extractLayer(input: Readable, root: string): Promise<Extra
   let gzipped = false;
   const fed = peek(input).then(({ source, gzip }) => {
     gzipped = gzip;
-    return gzip ? pipeline(source, createGunzip(), hasher, extract) : pipeline(source, hasher, extract);
+    return gzip ? pipeline(source, createGunzip({ chunkSize: CHUNK }), hasher, extract) : pipeline(source, hasher, extract);
   });
   fed.catch((e: Error) => extract.destroy(e));
   await Promise.all([fed, consume]);

@@ -8,6 +8,7 @@ import { pipeline } from 'stream/promises';
 import { createGunzip } from 'zlib';
 import * as tar from 'tar-stream';
 import { chainIds } from './config';
+import { CHUNK } from './extract';
 import { type Reference, familiar, familiarRepository, referenceString } from './reference';
 import type { ImageRecord, ImageStore } from './store';
 
@@ -39,7 +40,7 @@ export async function prepareLayers(store: ImageStore, items: SaveItem[], tmp: s
         continue;
       }
       const path = `${tmp}/${hex(diffId)}`;
-      await pipeline(createReadStream(src.path), createGunzip(), createWriteStream(path));
+      await pipeline(createReadStream(src.path, { highWaterMark: CHUNK }), createGunzip({ chunkSize: CHUNK }), createWriteStream(path));
       out.set(diffId, { path, size: statSync(path).size });
     }
   }

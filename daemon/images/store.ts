@@ -16,6 +16,7 @@ import { ApiError, conflict, notFound } from '../server/errors';
 import { readArchive } from './archive';
 import { applyChanges } from './changes';
 import { chainIds, type OciImageConfig, parseConfig, sha256 } from './config';
+import { CHUNK } from './extract';
 import { importConfig } from './import';
 import { type KeptFile, type LayerSource, LayerStore } from './layers';
 import { type Progress, withProgress } from './progress';
@@ -610,7 +611,7 @@ export class ImageStore {
 
 /** A layer tar from the unpacked archive, reporting "Loading layer" progress when asked. */
 function layerInput(path: string, onProgress?: (p: Progress) => void): Readable {
-  const file = createReadStream(path);
+  const file = createReadStream(path, { highWaterMark: CHUNK });
   return onProgress ? withProgress(file, statSync(path).size, '', 'Loading layer', onProgress) : file;
 }
 

@@ -5,6 +5,7 @@ import { createReadStream, rmSync } from 'fs';
 import type { Logger } from 'pino';
 import { ApiError, notFound } from '../server/errors';
 import { chainIds, parseConfig, sha256 } from '../images/config';
+import { CHUNK } from '../images/extract';
 import { progressMessage, withProgress } from '../images/progress';
 import { type Reference, familiar, familiarRepository, repositoryName } from '../images/reference';
 import type { ImageStore } from '../images/store';
@@ -168,7 +169,7 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
     for (const [i, l] of manifest.layers.entries()) {
       if (!present[i]) {
         const file = await (downloads.get(i) as Promise<string>);
-        const input = withProgress(createReadStream(file), l.size, short(l.digest), 'Extracting', (p) => {
+        const input = withProgress(createReadStream(file, { highWaterMark: CHUNK }), l.size, short(l.digest), 'Extracting', (p) => {
           if (!p.last) emit(progressMessage(p));
         });
         await store.addLayer(input, parent, config.rootfs.diff_ids[i], { path: file, digest: l.digest, size: l.size });

@@ -8,6 +8,7 @@ import { pipeline } from 'stream/promises';
 import { createGzip } from 'zlib';
 import type { Logger } from 'pino';
 import { chainIds } from '../images/config';
+import { CHUNK } from '../images/extract';
 import { progressMessage, withProgress } from '../images/progress';
 import { type Reference, familiar, repositoryName } from '../images/reference';
 import type { ImageRecord, ImageStore } from '../images/store';
@@ -55,7 +56,7 @@ async function gzipBlob(store: ImageStore, chain: string, tmp: string): Promise<
       cb(null, chunk);
     },
   });
-  await pipeline(createReadStream(src.path), createGzip(), count, createWriteStream(path));
+  await pipeline(createReadStream(src.path, { highWaterMark: CHUNK }), createGzip({ chunkSize: CHUNK }), count, createWriteStream(path));
   return { digest: `sha256:${hash.digest('hex')}`, size: statSync(path).size, path };
 }
 
@@ -129,7 +130,7 @@ export async function pushImages(o: PushOptions): Promise<void> {
                 digest: blob.digest,
                 size: blob.size,
                 body: () =>
-                  withProgress(createReadStream(blob.path), blob.size, id, 'Pushing', (p) => {
+                  withProgress(createReadStream(blob.path, { highWaterMark: CHUNK }), blob.size, id, 'Pushing', (p) => {
                     if (!p.last) emit(progressMessage(p));
                   }),
               });
