@@ -1,7 +1,8 @@
 // Pull from Debian's docker-registry on 127.0.0.1, images put there by skopeo (an independent
 // implementation), driven by the real docker CLI: progress, digests, "Already exists", up to
 // date, manifest lists, mirrors for Docker Hub names, run of a missing image, and bad cases.
-import { createHash } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
+import { request } from 'http';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,6 +154,13 @@ describe.skipIf(!hasDocker || !hasRegistry || !hasSkopeo)('pull from a registry'
     const [info] = JSON.parse(d.docker(['image', 'inspect', `${reg.host}/test/multi`]).stdout) as Array<{ Id: string; RepoDigests: string[] }>;
     expect(info.Id).toBe(busyboxId);
     expect(info.RepoDigests).toContain(`${reg.host}/test/multi@${sha(index)}`);
+    // --platform picks another entry of the same index.
+    const armConfig = (JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/test/multi:arm`])) as { config: { digest: string } }).config.digest;
+    const arm64 = d.docker(['pull', '--platform', 'linux/arm64', `${reg.host}/test/multi:latest`]);
+    expect(arm64.stderr).toBe('');
+    expect(JSON.parse(d.docker(['image', 'inspect', `${reg.host}/test/multi`]).stdout)[0].Id).toBe(armConfig);
+    const none = d.docker(['pull', '--platform', 'linux/s390x', `${reg.host}/test/multi:latest`]);
+    expect(none.stderr).toContain('no matching manifest for linux/s390x in the manifest list entries');
   });
 
   it('fails on an unknown tag with Docker\'s message and stores nothing', () => {
@@ -192,6 +200,39 @@ describe.skipIf(!hasDocker || !hasRegistry || !hasSkopeo)('pull from a registry'
     expect(layerDirs().sort()).toEqual(layersBefore.sort());
     expect(readdirSync(join(d.dataRoot, 'image/tmp'))).toEqual([]);
   });
+
+  it('leaves nothing visible after a daemon killed in the middle of a pull', async () => {
+    const big = (n: number): Promise<Buffer> => makeLayerTar([{ name: `big${n}.bin`, content: randomBytes(24 * 1024 * 1024) }]);
+    const { archive } = await makeArchive([{ layers: [base, await big(1), await big(2)], repoTags: ['x/big:latest'] }]);
+    put(archive, `${reg.host}/test/big:latest`);
+    const layersBefore = layerDirs().sort();
+    // Killed once the first big layer is in place, before the image is.
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: d.socket, method: 'POST', path: `/images/create?fromImage=${reg.host}/test/big&tag=latest` }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+          if (text.includes('Pull complete') && d.proc.exitCode === null) {
+            d.proc.kill('SIGKILL');
+            resolve();
+          }
+        });
+        res.on('error', () => undefined);
+        res.on('end', () => reject(new Error(`the pull ended before it could be interrupted: ${text}`)));
+      });
+      req.on('error', () => undefined);
+      req.end();
+    });
+    await new Promise((r) => (d.proc.exitCode === null && d.proc.signalCode === null ? d.proc.once('close', r) : r(undefined)));
+    d = await startDaemon(d.dirs, { config: { 'registry-mirrors': [reg.url] } });
+    expect(d.docker(['images', '-q', `${reg.host}/test/big`]).stdout).toBe('');
+    expect(layerDirs().sort()).toEqual(layersBefore);
+    expect(readdirSync(join(d.dataRoot, 'layers')).filter((n) => n.startsWith('tmp-'))).toEqual([]);
+    expect(readdirSync(join(d.dataRoot, 'image/tmp'))).toEqual([]);
+    // And the pull works after the restart.
+    expect(d.docker(['pull', `${reg.host}/test/big:latest`]).status).toBe(0);
+    expect(d.docker(['run', '--rm', `${reg.host}/test/big:latest`, 'sh', '-c', 'wc -c < /big2.bin']).stdout.trim()).toBe(String(24 * 1024 * 1024));
+  }, 120_000);
 
   it('refuses malformed references with 400 invalid reference format', async () => {
     const res = await d.api('POST', '/images/create?fromImage=a:b:c&tag=latest');
