@@ -1,10 +1,11 @@
-// The embedded DNS of user networks: a UDP listener on each network's gateway address that
+// The embedded DNS of user networks: a UDP and a TCP listener on each network's gateway address that
 // answers container names, aliases and short IDs (A, and PTR for reverse lookups as
 // `name.network`) for the networks the asking container is on, and forwards every other query
 // to upstream resolvers: the container's --dns, else the daemon's --dns, else the host's
 // non-loopback nameservers.
 import { createSocket, type Socket } from 'dgram';
 import { readFileSync } from 'fs';
+import { createServer, type Server } from 'net';
 import type { Logger } from 'pino';
 import type { Endpoint } from './manager';
 
@@ -84,7 +85,7 @@ export function hostUpstreams(resolvConf: string): string[] {
 }
 
 export class DnsServer {
-  private readonly sockets = new Map<string, { socket: Socket; networkId: string }>();
+  private readonly sockets = new Map<string, { socket: Socket; tcp: Server }>();
   private entries: DnsEntry[] = [];
   readonly upstreams: string[];
 
@@ -114,7 +115,14 @@ export class DnsServer {
         resolve();
       });
     });
-    this.sockets.set(networkId, { socket, networkId });
+    let tcp: Server;
+    try {
+      tcp = await this.listenTcp(networkId, gateway);
+    } catch (e) {
+      socket.close();
+      throw e;
+    }
+    this.sockets.set(networkId, { socket, tcp });
     this.log.debug({ network: networkId, name: networkName, address: `${gateway}:53` }, 'dns listening');
   }
 
@@ -123,6 +131,38 @@ export class DnsServer {
     if (!s) return;
     this.sockets.delete(networkId);
     await new Promise<void>((resolve) => s.socket.close(() => resolve()));
+    await new Promise<void>((resolve) => s.tcp.close(() => resolve()));
+  }
+
+  /** DNS over TCP: each message with a two-byte length in front (RFC 1035 4.2.2). */
+  private listenTcp(networkId: string, gateway: string): Promise<Server> {
+    const server = createServer((conn) => {
+      let buf = Buffer.alloc(0);
+      conn.on('error', () => conn.destroy());
+      conn.setTimeout(10_000, () => conn.destroy());
+      conn.on('data', (chunk: Buffer) => {
+        buf = Buffer.concat([buf, chunk]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+          buf = buf.subarray(2 + msg.length);
+          this.handle(networkId, msg, conn.remoteAddress?.replace(/^::ffff:/, '') ?? '')
+            .then((reply) => {
+              if (!reply) return;
+              const len = Buffer.alloc(2);
+              len.writeUInt16BE(reply.length);
+              conn.write(Buffer.concat([len, reply]));
+            })
+            .catch(() => conn.destroy());
+        }
+      });
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: gateway, port: 53, exclusive: true }, () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
   }
 
   async closeAll(): Promise<void> {

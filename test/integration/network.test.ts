@@ -7,6 +7,7 @@ import { randomInt } from 'crypto';
 import { createSocket } from 'dgram';
 import { readFileSync, writeFileSync } from 'fs';
 import { request } from 'http';
+import { connect } from 'net';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxLayerEntries, makeBusyboxArchive, makeLayerTar } from '../helpers/busybox-image';
@@ -226,6 +227,24 @@ s.bind(53,${JSON.stringify(upstreamIp)},()=>console.log('ready'));`;
     expect(r.stdout).toContain('name = db.appnet');
     expect(r.stdout).toContain('Name:\tupstream.berth.test\nAddress: 10.99.99.99');
     await eventually(async () => expect(upstreamQueries).toContain('upstream.berth.test'));
+    // Over TCP as well (from the host, which sees the network's own names).
+    const q = Buffer.concat([Buffer.from([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2]), Buffer.from('db'), Buffer.from([0, 0, 1, 0, 1])]);
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      const sock = connect(53, `${prefix(2)}.1`, () => sock.write(Buffer.concat([Buffer.from([0, q.length]), q])));
+      let got = Buffer.alloc(0);
+      sock.on('data', (b: Buffer) => {
+        got = Buffer.concat([got, b]);
+        if (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0)) {
+          sock.end();
+          resolve(got.subarray(2));
+        }
+      });
+      sock.on('error', reject);
+      sock.setTimeout(3000, () => reject(new Error('no answer over TCP')));
+    });
+    expect(reply.readUInt16BE(0)).toBe(0x1234);
+    expect(reply.readUInt16BE(6)).toBe(1);
+    expect([...reply.subarray(-4)].join('.')).toBe(dbIp);
     // Names of the network are answered here, never sent upstream.
     expect(upstreamQueries.filter((q) => q.startsWith('db'))).toEqual([]);
   });
