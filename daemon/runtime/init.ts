@@ -75,7 +75,10 @@ function startContainer(spec: ContainerSpec): void {
     libc.setns(fd, libc.CLONE_NEWNET);
     fs.closeSync(fd);
   }
-  libc.mount(null, '/', null, libc.MS_REC | libc.MS_PRIVATE, null);
+  // Private unless a mount asks for propagation: then slave, so host mounts still reach the
+  // container and nothing the container mounts ever reaches the host.
+  const propagates = spec.mounts.some((m) => (m.propagation ?? 0) & (libc.MS_SHARED | libc.MS_SLAVE));
+  libc.mount(null, '/', null, libc.MS_REC | (propagates ? libc.MS_SLAVE : libc.MS_PRIVATE), null);
 
   const root = spec.rootfs.mountpoint;
   mountRootfs(spec);

@@ -11,3 +11,19 @@ export function mountsUnder(dir: string): string[] {
     .filter((m) => m === dir || m.startsWith(prefix))
     .sort((a, b) => b.length - a.length);
 }
+
+/** The mount holding `path` (longest mount point prefix) and its propagation, from mountinfo. */
+export function mountOf(path: string): { mountpoint: string; shared: boolean; slave: boolean } {
+  let best = { mountpoint: '/', shared: false, slave: false };
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const fields = line.split(' ');
+    const point = fields[4]?.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (!point) continue;
+    const inside = point === '/' || path === point || path.startsWith(point + '/');
+    if (!inside || point.length < best.mountpoint.length) continue;
+    // Optional fields sit between the mount options and the "-" separator.
+    const optional = fields.slice(6, fields.indexOf('-'));
+    best = { mountpoint: point, shared: optional.some((f) => f.startsWith('shared:')), slave: optional.some((f) => f.startsWith('master:')) };
+  }
+  return best;
+}

@@ -7,6 +7,7 @@ import * as libc from '../../native/libc';
 import type { ContainerRecord } from '../containers/record';
 import type { InitMount } from '../runtime/init-spec';
 import { badRequest, notFound } from '../server/errors';
+import { mountOf } from '../util/mounts';
 import { imagePathKind } from './image-path';
 import { parseMountOptions } from './mount-options';
 import { planMounts, type MountPoint } from './spec';
@@ -29,6 +30,16 @@ function mismatch(source: string, dest: string): Error {
   );
 }
 
+/** dockerd's ensureShared / ensureSharedOrSlave: shared and slave binds need a source mount that can propagate. */
+function checkPropagation(source: string, propagation: string): void {
+  const shared = propagation === 'shared' || propagation === 'rshared';
+  const slave = propagation === 'slave' || propagation === 'rslave';
+  if (!shared && !slave) return;
+  const m = mountOf(source);
+  if (shared && !m.shared) throw badRequest(`path ${source} is mounted on ${m.mountpoint} but it is not a shared mount`);
+  if (slave && !m.shared && !m.slave) throw badRequest(`path ${source} is mounted on ${m.mountpoint} but it is not a shared or slave mount`);
+}
+
 export class ContainerMounts {
   constructor(
     private readonly volumes: VolumeStore,
@@ -39,6 +50,7 @@ export class ContainerMounts {
   /** Checks every mount against the host and the image; creates nothing. */
   plan(c: ContainerRecord, imageLayers: string[], findContainer: (ref: string) => ContainerRecord): MountPoint[] {
     const hc = c.HostConfig;
+    if (typeof hc.ShmSize === 'number' && hc.ShmSize < 0) throw badRequest('SHM size can not be less than 0');
     const points = planMounts(
       {
         binds: c.HostConfig.Binds ?? [],
@@ -124,6 +136,7 @@ export class ContainerMounts {
           // Docker creates a missing -v source directory, parents included.
           mkdirSync(m.Source, { recursive: true, mode: 0o755 });
         }
+        if (m.Type === 'bind') checkPropagation(m.Source, m.Propagation);
         const st = statSync(m.Source);
         out.push({
           source: m.Source,

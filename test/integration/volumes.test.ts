@@ -1,5 +1,6 @@
 // Volumes and mounts end to end through the real docker CLI: named, anonymous, bind, read-only,
 // tmpfs, volumes-from, copy-up, the volume API, and no mount left on the host.
+import { spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -111,6 +112,38 @@ describe.skipIf(!hasDocker)('volumes and mounts through the docker CLI', () => {
     expect(JSON.parse(ok(['inspect', '-f', '{{json .HostConfig.Binds}}', 'bindshape']))).toEqual([`${deep}:/mnt/b:ro`]);
     expect(JSON.parse(ok(['inspect', '-f', '{{json .HostConfig.Mounts}}', 'bindshape']))).toEqual([{ Type: 'bind', Source: hostDir, Target: '/h', BindOptions: { Propagation: 'rslave' } }]);
     ok(['rm', 'bindshape']);
+  });
+
+  it('propagates host mounts into an rslave bind, and refuses propagation from a private source as dockerd does', () => {
+    const priv = join(hostDir, 'private-src');
+    mkdirSync(priv);
+    const refused = d.docker(['run', '--name', 'slave-refused', '-v', `${priv}:/p:rslave`, IMG, 'true']);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/path .*private-src is mounted on \S+ but it is not a shared or slave mount/);
+    const sharedRefused = d.docker(['start', 'slave-refused']);
+    expect(sharedRefused.status).not.toBe(0);
+    ok(['rm', 'slave-refused']);
+
+    // A shared mount of the test's own: host mounts below it reach the container.
+    const shared = join(hostDir, 'shared-src');
+    mkdirSync(join(shared, 'sub'), { recursive: true });
+    const sh = (cmd: string): void => {
+      const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+    };
+    sh(`mount --bind ${shared} ${shared} && mount --make-shared ${shared}`);
+    try {
+      ok(['run', '-d', '--name', 'slave', '-v', `${shared}:/s:rslave`, IMG, 'sleep', '300']);
+      expect(ok(['exec', 'slave', 'sh', '-c', 'grep -c " /s/sub " /proc/mounts || true'])).toBe('0\n');
+      sh(`mount -t tmpfs -o size=1m berthprop ${shared}/sub && echo seen > ${shared}/sub/f`);
+      expect(ok(['exec', 'slave', 'cat', '/s/sub/f'])).toBe('seen\n');
+      sh(`umount ${shared}/sub`);
+      expect(ok(['exec', 'slave', 'sh', '-c', 'grep -c " /s/sub " /proc/mounts || true'])).toBe('0\n');
+      ok(['rm', '-f', 'slave']);
+    } finally {
+      spawnSync('umount', ['-l', `${shared}/sub`]);
+      spawnSync('umount', ['-l', shared]);
+    }
   });
 
   it('makes :ro read-only inside while the host can still write', () => {
