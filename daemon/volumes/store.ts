@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'fs';
 import type { Logger } from 'pino';
 import * as libc from '../../native/libc';
 import type { EventBus } from '../events/bus';
-import { badRequest, conflict, notFound } from '../server/errors';
+import { badRequest, conflict, notFound, serverError } from '../server/errors';
 import { writeJsonAtomic } from '../util/atomic';
 import { newId } from '../util/ids';
 import { mountsUnder } from '../util/mounts';
@@ -36,6 +36,7 @@ const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const LOCAL_OPTIONS = ['type', 'device', 'o', 'size'];
 
 export function invalidVolumeName(name: string): string {
+  if (name.length === 1) return `create ${name}: volume name is too short, names should be at least two alphanumeric characters`;
   return `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`;
 }
 
@@ -153,7 +154,13 @@ export class VolumeStore {
       const { flags, data } = parseMountOptions(v.Options.o ?? '');
       const size = v.Options.size ? [`size=${v.Options.size}`] : [];
       const opts = [data, ...size].filter(Boolean).join(',') || null;
-      libc.mount(v.Options.device ?? v.Options.type, this.dataDir(name), v.Options.type ?? null, flags, opts);
+      const source = v.Options.device ?? v.Options.type;
+      try {
+        libc.mount(source, this.dataDir(name), v.Options.type ?? null, flags, opts);
+      } catch (e) {
+        const reason = e instanceof libc.SyscallError ? e.code : (e as Error).message;
+        throw serverError(`error while mounting volume '${this.dataDir(name)}': failed to mount local volume: mount ${source}:${this.dataDir(name)}, data: ${opts ?? ''}: ${reason}`);
+      }
       this.log.info({ volume: name, container: containerId }, 'volume driver mount made');
     }
     set.add(containerId);

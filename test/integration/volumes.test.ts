@@ -319,6 +319,12 @@ describe.skipIf(!hasDocker)('volumes and mounts through the docker CLI', () => {
     fail(['-v', `${file}:/etc`, '-v', 'shouldnotexist:/y', IMG], 'Are you trying to mount a directory onto a file (or vice-versa)?');
     fail(['-v', `${hostDir}:/etc/motd`, POPULATED], 'Are you trying to mount a directory onto a file (or vice-versa)?');
     fail(['--mount', 'type=volume,source=optvol,target=/x,volume-opt=bogus=1', IMG], 'invalid option key: "bogus"');
+    expect(d.docker(['volume', 'create', 'x']).stderr).toContain('create x: volume name is too short, names should be at least two alphanumeric characters');
+    ok(['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=bogus', 'badmount']);
+    const badMount = d.docker(['run', '--rm', '-v', 'badmount:/m', IMG, 'true']);
+    expect(badMount.status).not.toBe(0);
+    expect(badMount.stderr).toContain(`error while mounting volume '${join(d.dataRoot, 'volumes/badmount/_data')}': failed to mount local volume: mount tmpfs:`);
+    ok(['volume', 'rm', 'badmount']);
     const api = d.docker(['volume', 'create', '--opt', 'nope=1', 'badopt']);
     expect(api.stderr).toContain('invalid option key: "nope"');
     expect(count()).toBe(before);
