@@ -20,6 +20,10 @@ class StartError extends Error {
 }
 
 function main(): void {
+  // Node ignores SIGPIPE and SIGXFSZ, and execve keeps ignored signals ignored: a handler instead
+  // is reset to the default by execve, so the container starts with the dispositions Docker's do
+  // (`yes | head` must end).
+  for (const sig of ['SIGPIPE', 'SIGXFSZ'] as const) process.on(sig, () => undefined);
   let spec: InitSpec;
   try {
     spec = JSON.parse(fs.readFileSync(SPEC_FD, 'utf8')) as InitSpec;

@@ -67,6 +67,12 @@ describe.skipIf(!hasDocker)('processes and resources', () => {
     expect(d.docker(['unpause', 'count']).stderr).toMatch(/is not paused/);
   });
 
+  it('starts processes with default signal dispositions: a pipe reader that leaves ends the writer', () => {
+    expect(d.docker(['run', '--rm', IMG, 'grep', 'SigIgn', '/proc/self/status']).stdout).toBe('SigIgn:\t0000000000000000\n');
+    const r = d.docker(['run', '--rm', IMG, 'sh', '-c', 'yes line | head -c 1000 | wc -c']);
+    expect(r.stdout.trim()).toBe('1000');
+  });
+
   it('stops and kills a paused container as Docker does', () => {
     expect(d.docker(['run', '-d', '--name', 'p1', IMG, 'sleep', '300']).status).toBe(0);
     expect(d.docker(['pause', 'p1']).status).toBe(0);
