@@ -186,6 +186,11 @@ export class ImageStore {
     return config ? chainIds(config.rootfs.diff_ids).map((c) => this.layerStore.dir(c)) : [];
   }
 
+  /** An image's config, also for one deleted while a container still uses it (commit needs it). */
+  configOf(id: string): OciImageConfig | undefined {
+    return this.configs.get(id.startsWith('sha256:') ? id : `sha256:${id}`);
+  }
+
   /** The config blob exactly as stored (its sha256 is the image ID). */
   configBytes(id: string): Buffer {
     return readFileSync(`${this.blobs}/${hex(id)}`);

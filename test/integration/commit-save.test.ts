@@ -180,6 +180,16 @@ describe.skipIf(!hasDocker || !hasSkopeo)('save, load, commit and export', () =>
     expect(d.docker(['run', '--rm', 'berthsave/imported:1', 'cat', '/srv/deep/z']).stdout).toBe('z\n');
   });
 
+  it('commits a container whose image was deleted with force meanwhile', () => {
+    d.docker(['create', '--name', 'orphan', 'berthsave/live:1', 'true']);
+    const rmi = d.docker(['rmi', '-f', 'berthsave/live:1']);
+    expect(rmi.status).toBe(0);
+    expect(d.docker(['images', '-q', 'berthsave/live']).stdout).toBe('');
+    const id = d.docker(['commit', 'orphan', 'berthsave/orphan:1']).stdout.trim();
+    expect(JSON.parse(d.docker(['image', 'inspect', id]).stdout)[0].RootFS.Layers).toHaveLength(4);
+    expect(d.docker(['run', '--rm', 'berthsave/orphan:1', 'cat', '/live.txt']).stdout).toBe('live\n');
+  });
+
   it('reports load, save, commit, import, untag and delete on the event stream', async () => {
     const until = Math.ceil(Date.now() / 1000) + 1;
     const res = await d.api('GET', `/events?since=0&until=${until}&filters=${encodeURIComponent(JSON.stringify({ type: ['image'] }))}`);

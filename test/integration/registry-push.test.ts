@@ -106,6 +106,16 @@ describe.skipIf(!hasDocker || !hasRegistry || !hasSkopeo)('push to a registry', 
     expect(existsSync(join(d.dirs.base, 'docker-config/config.json'))).toBe(true);
   });
 
+  it('pushes every tag of a repository with --all-tags', () => {
+    const repo = `${reg.host}/test/many`;
+    for (const t of ['a', 'b']) expect(d.docker(['tag', `${reg.host}/test/pushme:v1`, `${repo}:${t}`]).status).toBe(0);
+    const r = d.docker(['push', '--all-tags', repo]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^a: digest: sha256:[0-9a-f]{64} size: \d+$/m);
+    expect(r.stdout).toMatch(/^b: digest: sha256:[0-9a-f]{64} size: \d+$/m);
+    expect(JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${repo}:b`])).Digest).toBe(/^a: digest: (sha256:[0-9a-f]{64})/m.exec(r.stdout)?.[1]);
+  });
+
   it('refuses to push an image that is not there', () => {
     const r = d.docker(['push', `${reg.host}/test/absent:v9`]);
     expect(r.status).not.toBe(0);

@@ -55,8 +55,9 @@ export function registerCommitRoutes(app: FastifyInstance, deps: CommitDeps): vo
     if (paused) await deps.pause(c);
     let id: string;
     try {
-      const parentId = deps.images.get(c.Image) ? c.Image : '';
-      const parent = parentId ? deps.images.get(parentId)?.config : undefined;
+      // The container's image, also when it was deleted (with force) while the container kept it.
+      const parent = deps.images.configOf(c.Image);
+      const parentId = parent ? c.Image : '';
       id = await deps.images.commitDiff(parentId, upperDiff(deps.upperDir(c), runtimeMade), (diffId) => commitConfig(parent, request, diffId, new Date()), ref ? [ref] : []);
     } finally {
       if (paused) await deps.unpause(c);
