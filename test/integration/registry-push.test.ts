@@ -116,6 +116,15 @@ describe.skipIf(!hasDocker || !hasRegistry || !hasSkopeo)('push to a registry', 
     expect(JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${repo}:b`])).Digest).toBe(/^a: digest: (sha256:[0-9a-f]{64})/m.exec(r.stdout)?.[1]);
   });
 
+  it('reports push, pull and tag on the event stream with Docker\'s actor names', async () => {
+    const until = Math.ceil(Date.now() / 1000) + 1;
+    const res = await d.api('GET', `/events?since=0&until=${until}&filters=${encodeURIComponent(JSON.stringify({ type: ['image'] }))}`);
+    const events = res.raw.trim().split('\n').map((l) => JSON.parse(l) as { Action: string; Actor: { ID: string } });
+    expect(events.some((e) => e.Action === 'push' && e.Actor.ID === `${reg.host}/test/pushme:v1`)).toBe(true);
+    expect(events.some((e) => e.Action === 'pull' && e.Actor.ID === `${reg.host}/test/pushme:v1`)).toBe(true);
+    expect(events.some((e) => e.Action === 'tag' && e.Actor.ID === imageId)).toBe(true);
+  });
+
   it('refuses to push an image that is not there', () => {
     const r = d.docker(['push', `${reg.host}/test/absent:v9`]);
     expect(r.status).not.toBe(0);
