@@ -7,6 +7,7 @@ import { ApiClient, CLIENT_VERSION, parseHost } from './api';
 import { PROGRAM, StatusError, drain, type Cli, type InStream, type OutStream } from './cli';
 import { createCommand, killCommand, logsCommand, psCommand, restartCommand, rmCommand, runCommand, startCommand, stopCommand, waitCommand } from './commands/containers';
 import { cpCommand } from './commands/cp';
+import { attachCommand, execCommand } from './commands/exec';
 import { containerPruneCommand, diffCommand, eventsCommand, pauseCommand, renameCommand, statsCommand, topCommand, unpauseCommand } from './commands/inspection';
 import { importCommand, imagesCommand, loadCommand, pullCommand, rmiCommand } from './commands/images';
 import { commitCommand, exportCommand, imagePruneCommand, saveCommand } from './commands/archive';
@@ -349,6 +350,36 @@ const eventsSpec: CmdSpec = {
 /** pause, unpause, rename, top, diff, cp, stats (top level and under `container`), prune (under `container`). */
 function inspectionCommands(top: boolean): CmdSpec[] {
   const specs: CmdSpec[] = [
+    {
+      name: 'exec',
+      use: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]',
+      short: 'Execute a command in a running container',
+      args: { min: 2 },
+      interspersed: false,
+      options: [
+        o('-d, --detach', 'bool', 'Detached mode: run command in the background'),
+        o('--detach-keys', 'string', 'Override the key sequence for detaching a container'),
+        o('-e, --env', 'list', 'Set environment variables', { validate: (v) => validateEnv(v, {}) }),
+        o('-i, --interactive', 'bool', 'Keep STDIN open even if not attached'),
+        o('--privileged', 'bool', 'Give extended privileges to the command'),
+        o('-t, --tty', 'bool', 'Allocate a pseudo-TTY'),
+        o('-u, --user', 'string', 'Username or UID (format: "<name|uid>[:<group|gid>]")'),
+        o('-w, --workdir', 'string', 'Working directory inside the container'),
+      ],
+      run: (cli, args, opts) => execCommand(cli, args[0], args.slice(1), { ...opts, env: ((opts.env as string[] | undefined) ?? []).map((e) => validateEnv(e)) }),
+    },
+    {
+      name: 'attach',
+      use: 'attach [OPTIONS] CONTAINER',
+      short: "Attach local standard input, output, and error streams to a running container",
+      args: { exact: 1 },
+      options: [
+        o('--detach-keys', 'string', 'Override the key sequence for detaching a container'),
+        o('--no-stdin', 'bool', 'Do not attach STDIN'),
+        o('--sig-proxy', 'bool', 'Proxy all received signals to the process', { def: 'true' }),
+      ],
+      run: (cli, args, opts) => attachCommand(cli, args[0], opts),
+    },
     { name: 'pause', use: 'pause CONTAINER [CONTAINER...]', short: 'Pause all processes within one or more containers', args: { min: 1 }, options: [], run: (cli, args) => pauseCommand(cli, args) },
     { name: 'unpause', use: 'unpause CONTAINER [CONTAINER...]', short: 'Unpause all processes within one or more containers', args: { min: 1 }, options: [], run: (cli, args) => unpauseCommand(cli, args) },
     { name: 'rename', use: 'rename CONTAINER NEW_NAME', short: 'Rename a container', args: { exact: 2 }, options: [], run: (cli, args) => renameCommand(cli, args[0], args[1]) },

@@ -174,14 +174,14 @@ function forwardSignals(cli: Cli, id: string): () => void {
   };
 }
 
-/** Resizes the container's TTY to the client terminal, now and on SIGWINCH. */
-function monitorTtySize(cli: Cli, id: string): () => void {
+/** Resizes the container's (or, with `resizePath`, an exec's) TTY to the client terminal, now and on SIGWINCH. */
+export function monitorTtySize(cli: Cli, id: string, resizePath = `/containers/${encodeURIComponent(id)}/resize`): () => void {
   if (!cli.out.isTTY) return () => undefined;
   const resize = (): void => {
     const h = cli.out.rows ?? 0;
     const w = cli.out.columns ?? 0;
     if (h === 0 && w === 0) return;
-    cli.api.request('POST', `/containers/${encodeURIComponent(id)}/resize`, { query: { h, w } }).then(
+    cli.api.request('POST', resizePath, { query: { h, w } }).then(
       (r) => r.body.resume(),
       () => undefined,
     );

@@ -1,10 +1,11 @@
 // The berth client's logs, cp, diff, top, stats, pause, unpause, wait, rename, events, container
 // prune and inspect --format, checked against what the real docker CLI prints for the same daemon.
+import { spawn } from 'child_process';
 import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxArchive } from '../helpers/busybox-image';
-import { hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { BERTH, hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
 
 const IMG = 'berthcli/busybox:latest';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,6 +46,35 @@ describe.skipIf(!hasDocker)('berth client: streams and inspection', () => {
     const t0 = Date.now();
     expect(d.berth(['logs', '-f', 'fol'])).toMatchObject({ status: 0, stdout: 'a\nb\n' });
     expect(Date.now() - t0).toBeGreaterThan(500);
+  });
+
+  it('exec and attach as docker does them', async () => {
+    expect(d.berth(['exec', '-e', 'A=5', '-w', '/tmp', '-u', 'berthuser', 'live', 'sh', '-c', 'echo $A; pwd; id -u'])).toMatchObject({ status: 0, stdout: '5\n/tmp\n1000\n' });
+    expect(d.berth(['exec', 'live', 'sh', '-c', 'echo err >&2; exit 4'])).toMatchObject({ status: 4, stderr: 'err\n' });
+    expect(d.berth(['exec', '-i', 'live', 'wc', '-c'], { input: 'twelve bytes' }).stdout.trim()).toBe('12');
+    expect(d.berth(['exec', '-d', 'live', 'sh', '-c', 'echo bg > /tmp/bg']).status).toBe(0);
+    let bg = '';
+    for (let i = 0; i < 20 && bg !== 'bg\n'; i++) bg = d.docker(['exec', 'live', 'cat', '/tmp/bg']).stdout;
+    expect(bg).toBe('bg\n');
+    const missing = d.berth(['exec', 'live', 'nosuchcmd']);
+    expect(missing.status).toBe(127);
+    expect(missing.stdout + missing.stderr).toContain('executable file not found in $PATH');
+    expect(d.berth(['create', '--name', 'cold', IMG, 'true']).status).toBe(0);
+    expect(d.berth(['exec', 'cold', 'true']).stderr).toBe(d.docker(['exec', 'cold', 'true']).stderr);
+    // The container speaks once /tmp/go exists, which the test makes after attaching.
+    expect(d.berth(['run', '-d', '--name', 'talker', IMG, 'sh', '-c', 'while [ ! -e /tmp/go ]; do sleep 0.1; done; echo said; echo oops >&2; exit 3']).status).toBe(0);
+    const child = spawn(process.execPath, [BERTH, 'attach', 'talker'], { env: { ...process.env, DOCKER_HOST: d.host } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Attached once the daemon has logged the attach event for it.
+    for (let i = 0; i < 100 && !d.docker(['events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'container=talker', '--filter', 'event=attach', '--format', '{{.Action}}']).stdout; i++) await sleep(100);
+    expect(d.docker(['exec', 'talker', 'touch', '/tmp/go']).status).toBe(0);
+    expect(await exited).toBe(3);
+    expect({ out, err }).toEqual({ out: 'said\n', err: 'oops\n' });
+    expect(d.berth(['attach', 'talker']).stderr).toContain('You cannot attach to a stopped container, start it first');
   });
 
   it('pause, unpause, rename, wait and inspect --format', () => {
