@@ -298,6 +298,33 @@ async function remove(id, label) {
   } else check(`${label} cgroup gone when DELETE returns`, true);
 }
 
+/** pause/unpause through cgroup.freeze, stats and top from the v2 files, on the running limits container. */
+async function pauseStatsTop(id) {
+  const dir = `${CG}/${PARENT}/${id}`;
+  const pid = (await inspect(id)).State.Pid;
+  const p = await api('POST', `/containers/${id}/pause`);
+  check('POST pause', p.status === 204, `${p.status} ${p.text.slice(0, 300)}`);
+  check('paused: cgroup.freeze is 1', read(`${dir}/cgroup.freeze`) === '1', read(`${dir}/cgroup.freeze`));
+  check('paused: cgroup.events says frozen 1', /^frozen 1$/m.test(read(`${dir}/cgroup.events`)), read(`${dir}/cgroup.events`));
+  check('paused: State.Status paused', (await inspect(id)).State.Status === 'paused');
+  const ex = await api('POST', `/containers/${id}/exec`, { Cmd: ['true'] });
+  check('exec into a paused container is 409', ex.status === 409, `${ex.status} ${ex.text.slice(0, 200)}`);
+  const u = await api('POST', `/containers/${id}/unpause`);
+  check('POST unpause', u.status === 204 && read(`${dir}/cgroup.freeze`) === '0', `${u.status} freeze=${read(`${dir}/cgroup.freeze`)}`);
+  const st = await api('GET', `/containers/${id}/stats?stream=false&one-shot=true`);
+  const s = st.json || {};
+  check('stats: memory_stats.limit is memory.max', s.memory_stats && s.memory_stats.limit === 67108864, JSON.stringify(s.memory_stats && s.memory_stats.limit));
+  check('stats: memory_stats.usage from memory.current', s.memory_stats && s.memory_stats.usage > 0, JSON.stringify(s.memory_stats && s.memory_stats.usage));
+  check('stats: cpu total_usage from cpu.stat', s.cpu_stats && s.cpu_stats.cpu_usage.total_usage > 0, JSON.stringify(s.cpu_stats));
+  check('stats: pids_stats current and limit 50', s.pids_stats && s.pids_stats.current >= 1 && s.pids_stats.limit === 50, JSON.stringify(s.pids_stats));
+  check('stats: memory_stats.stats has memory.stat keys', s.memory_stats && s.memory_stats.stats && 'anon' in s.memory_stats.stats, Object.keys((s.memory_stats && s.memory_stats.stats) || {}).slice(0, 5).join(','));
+  // top runs the host's ps, which the minbase guest does not have.
+  if (!['/bin/ps', '/usr/bin/ps'].some((p) => fs.existsSync(p))) return warn('no ps in the guest: top not checked');
+  const top = await api('GET', `/containers/${id}/top?ps_args=-o%20pid,comm`);
+  const pids = ((top.json && top.json.Processes) || []).map((r) => r[0]);
+  check('top lists the container process from cgroup.procs', pids.includes(String(pid)), `${top.status} ${top.text.slice(0, 300)}`);
+}
+
 async function stopDaemon() {
   daemon.kill('SIGTERM');
   const end = await Promise.race([daemon.exited, sleep(60_000).then(() => null)]);
@@ -315,6 +342,7 @@ async function main() {
   const c1 = await limitsContainer();
   const c2 = await oomContainer();
   const c3 = await quotaPidsContainer();
+  await pauseStatsTop(c1);
   await remove(c1, 'running limits container');
   await remove(c2, 'exited oom container');
   await remove(c3, 'running pids container');
