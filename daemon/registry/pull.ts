@@ -88,6 +88,23 @@ async function resolve(o: PullOptions): Promise<Resolved> {
   throw pullError(lastError, o.ref);
 }
 
+/** The repository's tags (`docker pull --all-tags`), from the first endpoint that answers. */
+export async function listTags(o: Pick<PullOptions, 'ref' | 'auth' | 'registry' | 'log'>): Promise<string[]> {
+  let lastError: unknown;
+  for (const ep of endpointsFor(o.ref.domain, o.registry)) {
+    const session = new RegistrySession(ep, o.ref.path, o.auth, [`repository:${o.ref.path}:pull`], o.log);
+    try {
+      const res = await session.request('GET', `/v2/${o.ref.path}/tags/list`);
+      const body = (await res.body.json()) as { tags?: string[] | null };
+      return [...(body.tags ?? [])].sort();
+    } catch (e) {
+      lastError = e;
+      if (!ep.mirror) break;
+    }
+  }
+  throw pullError(lastError, o.ref);
+}
+
 /** Reports byte counts no more often than every 100 ms, and the final count. */
 function throttled(id: string, action: string, total: number, emit: Emit): (n: number) => void {
   let last = 0;

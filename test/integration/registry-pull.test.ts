@@ -117,6 +117,17 @@ describe.skipIf(!hasDocker || !hasRegistry || !hasSkopeo)('pull from a registry'
     expect(run.stdout).toBe('auto\n');
   });
 
+  it('pulls every tag with --all-tags', () => {
+    const r = d.docker(['pull', '--all-tags', `${reg.host}/test/busybox`]);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toContain('v1: Pulling from test/busybox');
+    expect(lines).toContain('v2: Pulling from test/busybox');
+    expect(lines.filter((l) => l.startsWith('Digest: sha256:'))).toHaveLength(2);
+    expect(lines.slice(-2)).toEqual([`Status: Image is up to date for ${reg.host}/test/busybox`, `${reg.host}/test/busybox`]);
+    expect(d.docker(['images', '--format', '{{.Tag}}', `${reg.host}/test/busybox`]).stdout.split('\n').filter(Boolean).sort()).toEqual(['v1', 'v2']);
+  });
+
   it('pulls Docker Hub names through the configured mirror', () => {
     const r = d.docker(['pull', 'busybox']);
     expect(r.stderr).toBe('');

@@ -7,7 +7,7 @@ import { type AuthConfig, decodeAuthHeader } from '../../registry/auth';
 import { DOCKER_HUB, endpointsFor } from '../../registry/endpoints';
 import { login } from '../../registry/login';
 import { parsePlatform } from '../../registry/manifest';
-import { pullImage } from '../../registry/pull';
+import { listTags, pullImage } from '../../registry/pull';
 import { pushImages } from '../../registry/push';
 import { searchIndex } from '../../registry/search';
 import { parseFilters } from '../app';
@@ -28,17 +28,25 @@ export function pullReference(fromImage: string, tag: string): Reference {
   return withTag(ref, tag);
 }
 
-/** Streams a pull; errors before the first message are plain HTTP errors, as Docker sends them. */
+/** Streams a pull (every tag of the repository without a tag); errors before the first message are plain HTTP errors, as Docker sends them. */
 export async function postPull(req: Req, out: JsonStream, deps: ImageDeps): Promise<FastifyReply> {
   const ref = pullReference(str(req.query.fromImage), str(req.query.tag));
-  if (!ref.tag && !ref.digest) throw badRequest('pulling every tag of a repository (docker pull --all-tags) is not supported by berth; name a tag');
   const platform = str(req.query.platform) ? parsePlatform(str(req.query.platform)) : undefined;
   const auth = decodeAuthHeader(req.headers['x-registry-auth']);
+  const common = { auth, platform, registry: deps.registry, store: deps.images, origins: deps.origins, log: deps.log, emit: (m: Record<string, unknown>) => out.write(m) };
   try {
-    const result = await pullImage({ ref, auth, platform, registry: deps.registry, store: deps.images, origins: deps.origins, log: deps.log, emit: (m) => out.write(m) });
-    out.write({ status: `Digest: ${result.digest}` });
-    out.write({ status: `Status: ${result.changed ? 'Downloaded newer image' : 'Image is up to date'} for ${familiar(ref)}` });
-    deps.events.emit('image', 'pull', familiar(ref), { name: familiar(ref) });
+    const all = !ref.tag && !ref.digest;
+    const refs = all ? (await listTags({ ref, auth, registry: deps.registry, log: deps.log })).map((tag) => ({ ...ref, tag })) : [ref];
+    if (refs.length === 0) throw notFound(`repository ${familiarRepository(ref)} has no tags`);
+    let changed = false;
+    for (const r of refs) {
+      const result = await pullImage({ ...common, ref: r });
+      changed ||= result.changed;
+      out.write({ status: `Digest: ${result.digest}` });
+      deps.events.emit('image', 'pull', familiar(r), { name: familiar(r) });
+    }
+    // Docker names the repository alone after an all-tags pull.
+    out.write({ status: `Status: ${changed ? 'Downloaded newer image' : 'Image is up to date'} for ${familiar(ref)}` });
   } catch (e) {
     deps.log.info({ err: e, ref: familiar(ref) }, 'pull failed');
     if (!out.started) throw e instanceof ApiError ? e : new ApiError(500, (e as Error).message);
