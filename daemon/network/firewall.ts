@@ -7,6 +7,21 @@ import { writeFileSync } from 'fs';
 import type { Logger } from 'pino';
 import { run } from '../util/exec';
 
+/**
+ * iptables with retries: with the nf_tables backend, parallel daemons' transactions can collide
+ * (the ruleset changed underneath), and `-w` does not serialize them.
+ */
+async function iptables(cmd: 'iptables' | 'iptables-restore', args: string[], input?: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run(cmd, args, input);
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 50 * attempt + Math.floor(Math.random() * 50)));
+    }
+  }
+}
+
 export interface FirewallNetwork {
   bridge: string;
   subnet: string;
@@ -64,7 +79,7 @@ export class Firewall {
         () => true,
         () => false,
       );
-      if (!exists) await run('iptables', ['-w', '-t', j.table, '-I', j.chain, '1', ...j.rule]);
+      if (!exists) await iptables('iptables', ['-w', '-t', j.table, '-I', j.chain, '1', ...j.rule]);
     }
     // Containers reach beyond their bridge only when the host forwards, as Docker turns it on.
     writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
@@ -127,7 +142,7 @@ export class Firewall {
 
   private async write(): Promise<void> {
     if (!this.available) return;
-    await run('iptables-restore', ['-w', '--noflush'], this.rules());
+    await iptables('iptables-restore', ['-w', '--noflush'], this.rules());
   }
 
   async shutdown(): Promise<void> {
@@ -139,7 +154,7 @@ export class Firewall {
       await run('iptables', ['-w', '-t', table, '-F', chain]).catch(() => undefined);
     }
     for (const [table, chain] of [['filter', this.fwd], ['filter', this.iso], ['nat', this.masq], ['nat', this.dnatChain]]) {
-      await run('iptables', ['-w', '-t', table, '-X', chain]).catch((e: Error) => this.log.warn({ chain, err: e.message }, 'could not delete chain'));
+      await iptables('iptables', ['-w', '-t', table, '-X', chain]).catch((e: Error) => this.log.warn({ chain, err: e.message }, 'could not delete chain'));
     }
   }
 }
