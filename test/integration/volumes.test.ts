@@ -248,6 +248,7 @@ describe.skipIf(!hasDocker)('volumes and mounts through the docker CLI', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`Error response from daemon: remove busy: volume is in use - [${id}]`);
     expect(d.docker(['volume', 'rm', '-f', 'busy']).stderr).toContain('volume is in use');
+    expect(ok(['ps', '-aq', '--no-trunc', '-f', 'volume=busy'])).toBe(`${id}\n`);
     ok(['rm', id]);
     ok(['volume', 'rm', 'busy']);
     expect(d.docker(['volume', 'rm', 'busy']).stderr).toContain('no such volume');
@@ -297,6 +298,24 @@ describe.skipIf(!hasDocker)('volumes and mounts through the docker CLI', () => {
     expect(JSON.parse(ok(['volume', 'inspect', 'survivor']))[0]).toEqual(before);
     expect(ok(['run', '--rm', '-v', 'survivor:/s', IMG, 'cat', '/s/here'])).toBe('still\n');
     ok(['volume', 'rm', 'survivor']);
+  });
+
+  it('takes down a driver mount a killed daemon left behind when it starts again', async () => {
+    ok(['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=4m', 'crashvol']);
+    ok(['run', '-d', '--name', 'crashuser', '-v', 'crashvol:/c', IMG, 'sleep', '300']);
+    const point = join(d.dataRoot, 'volumes/crashvol/_data');
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).toContain(` ${point} `);
+    d.proc.kill('SIGKILL');
+    await new Promise((resolve) => d.proc.once('close', resolve));
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).toContain(` ${point} `);
+    d = await startDaemon(d.dirs);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(` ${point} `);
+    expect(ok(['inspect', '-f', '{{.State.Running}}', 'crashuser'])).toBe('false\n');
+    ok(['start', 'crashuser']);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).toContain(` ${point} `);
+    ok(['rm', '-f', 'crashuser']);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(` ${point} `);
+    ok(['volume', 'rm', 'crashvol']);
   });
 
   it('refuses bad mounts with Docker messages and leaves nothing behind', () => {
