@@ -443,7 +443,8 @@ export class ContainerManager {
       this.removing.add(c.Id);
       try {
         const run = this.running.get(c.Id);
-        run?.spawned.child.kill('SIGKILL');
+        // Through signal(): a paused container must be thawed to die.
+        if (run) this.signal(c, run, osConstants.signals.SIGKILL);
         await run?.done;
       } finally {
         this.removing.delete(c.Id);

@@ -84,6 +84,9 @@ describe.skipIf(!hasDocker)('processes and resources', () => {
     expect(d.docker(['stop', '-t', '1', 'p2']).status).toBe(0);
     expect(d.docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'p2']).stdout).toBe('exited 137\n');
     expect(d.docker(['pause', 'p2']).stderr).toMatch(/is not running/);
+    expect(d.docker(['run', '-d', '--name', 'p3', IMG, 'sleep', '300']).status).toBe(0);
+    expect(d.docker(['pause', 'p3']).status).toBe(0);
+    expect(d.docker(['rm', '-f', 'p3'])).toMatchObject({ status: 0, stdout: 'p3\n' });
   });
 
   it('top lists the container processes with ps_args', async () => {
