@@ -143,6 +143,22 @@ export class ContainerManager {
     return !!this.store.byName(`/${name}`);
   }
 
+  /**
+   * After a running container joins or leaves a network: its resolv.conf follows the embedded DNS
+   * it now has (a default-bridge container connected to a user network resolves that network's
+   * names, as with dockerd). Written in place: the container's /etc/resolv.conf binds this inode.
+   */
+  refreshResolvConf(c: ContainerRecord): void {
+    if (!c.State.Running || !c.Sandbox) return;
+    const find = (ref: string) => this.store.find(ref);
+    try {
+      const files = etcFiles(c, c.Sandbox, etcContext(c, c.Sandbox, this.network, find, (x, name) => this.etcPath(x, name)));
+      writeFileSync(this.etcPath(c, 'resolv.conf'), files['resolv.conf']);
+    } catch (e) {
+      this.log.warn({ container: c.Id, err: (e as Error).message }, 'resolv.conf not updated');
+    }
+  }
+
   /** One start at a time per container; remove and stop wait for a start in flight. */
   start(c: ContainerRecord): Promise<void> {
     if (c.State.Running || this.starting.has(c.Id)) return Promise.reject(new ApiError(304, ''));

@@ -285,6 +285,14 @@ s.bind(53,${JSON.stringify(upstreamIp)},()=>console.log('ready'));`;
     expect(Object.keys(nets).sort()).toEqual(['appnet', 'second']);
     const shown = JSON.parse(ok(['network', 'inspect', 'second']))[0].Containers;
     expect(Object.values(shown).map((c) => (c as { Name: string }).Name).sort()).toEqual(['db', 'peer']);
+    // A container of the default bridge, which has no name resolution, gets it by connecting.
+    ok(['run', '-d', '--name', 'onbridge', IMG, 'sleep', '120']);
+    expect(d.docker(['exec', 'onbridge', 'ping', '-c', '1', '-W', '1', 'peer']).stderr).toContain("bad address 'peer'");
+    ok(['network', 'connect', 'second', 'onbridge']);
+    expect(ok(['exec', 'onbridge', 'ping', '-c', '1', '-W', '2', 'peer'])).toContain('1 packets received');
+    ok(['network', 'disconnect', 'second', 'onbridge']);
+    expect(ok(['exec', 'onbridge', 'cat', '/etc/resolv.conf'])).not.toContain(`nameserver ${prefix(5)}.1`);
+    ok(['rm', '-f', 'onbridge']);
     ok(['network', 'disconnect', 'second', 'db']);
     expect(d.docker(['exec', 'db', 'ip', 'addr', 'show', 'eth1']).status).not.toBe(0);
     expect(d.docker(['exec', 'db', 'ping', '-c', '1', '-W', '1', 'peer']).status).not.toBe(0);

@@ -114,6 +114,7 @@ export function registerNetworkRoutes(app: FastifyInstance, deps: NetworkDeps): 
     if (!body.Container) throw badRequest('container name or ID is required');
     const c = containers.find(body.Container);
     await network.connect(c, req.params.id, body.EndpointConfig ?? {});
+    containers.refreshResolvConf(c);
     containers.save(c);
     return reply.code(200).send();
   });
@@ -123,6 +124,7 @@ export function registerNetworkRoutes(app: FastifyInstance, deps: NetworkDeps): 
     if (!body.Container) throw badRequest('container name or ID is required');
     const c = containers.find(body.Container);
     await network.disconnect(c, req.params.id, qbool(String(body.Force ?? false)));
+    containers.refreshResolvConf(c);
     containers.save(c);
     return reply.code(200).send();
   });
