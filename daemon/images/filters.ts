@@ -9,7 +9,9 @@ const ACCEPTED = ['dangling', 'label', 'before', 'since', 'reference'];
 /** Go's path.Match as a RegExp: `*` and `?` never match `/`; `[...]` classes with `^` and ranges. */
 export function globRegExp(pattern: string): RegExp {
   const bad = (): Error => new Error('syntax error in pattern');
-  const esc = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+  // With the `u` flag an escape must be one the context allows: `-` only inside a class.
+  const esc = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+  const escInClass = (c: string): string => c.replace(/[\\\]^-]/g, '\\$&');
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
@@ -36,12 +38,12 @@ export function globRegExp(pattern: string): RegExp {
       };
       while (pattern[i] !== ']' || ranges === 0) {
         const lo = char();
-        let item = esc(lo);
+        let item = escInClass(lo);
         if (pattern[i] === '-') {
           i++;
           const hi = char();
           if (hi < lo) throw bad();
-          item += `-${esc(hi)}`;
+          item += `-${escInClass(hi)}`;
         }
         cls += item;
         ranges++;
