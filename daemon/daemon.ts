@@ -10,7 +10,7 @@ import { ExecManager } from './containers/exec';
 import { ContainerManager } from './containers/manager';
 import { ContainerStore } from './containers/store';
 import { EventBus } from './events/bus';
-import { dirSize } from './util/du';
+import { dirSize } from './util/disk-usage';
 import { ImageStore } from './images/store';
 import { BlobOrigins } from './registry/origins';
 import { familiarName } from './images/reference';

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EventBus } from '../../events/bus';
 import type { ContainerManager } from '../../containers/manager';
 import { pruneFilter } from '../../containers/prune';
-import { dirSize } from '../../util/du';
+import { dirSize } from '../../util/disk-usage';
 import { parseFilters } from '../app';
 import { badRequest } from '../errors';
 
