@@ -64,6 +64,8 @@ LOGFILE=/var/log/berthd.log
 need_cmd ip iproute2
 need_cmd nsenter util-linux
 need_cmd setsid util-linux
+need_cmd iptables iptables # isolation between networks, masquerading, DNAT for published ports
+need_cmd ps procps        # docker top
 if ! grep -qw overlay /proc/filesystems; then
   need_cmd modprobe kmod
 fi
