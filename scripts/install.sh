@@ -23,7 +23,7 @@ usage: sudo $0 [--restart] [--no-start] [--busybox-image]
                    (it stops its containers on the way down)
   --no-start       install and build only; do not start berthd
   --busybox-image  also install busybox-static and import a 'busybox' image built from
-                   /bin/busybox into berth, if berth has none (berth cannot pull yet)
+                   /bin/busybox into berth, if berth has none (for machines that reach no registry)
 
 Environment: NODE=/path/to/node when node is not in root's PATH;
 BERTH_FORCE_NPM_CI=1 to reinstall node_modules even when it looks current.
@@ -280,7 +280,7 @@ else
 fi
 
 # --- a busybox image ------------------------------------------------------------------------
-# berth cannot pull yet: make 'busybox' from Debian's static busybox, as the tests do.
+# No registry may be reachable here: make 'busybox' from Debian's static busybox, as the tests do.
 import_busybox() {
   local status tmp
   if command -v curl >/dev/null 2>&1; then
