@@ -290,6 +290,8 @@ export async function statsCommand(cli: Cli, containers: string[], flags: StatsF
       return;
     }
     const rows = names.map((n) => latest.get(n)).filter((r): r is StatsRow => !!r);
-    cli.out.write('\x1b[2J\x1b[H' + render(rows));
+    // Home, each line cleared to its end, the rest of the screen erased: no flicker, as the docker CLI redraws.
+    const lines = render(rows).split('\n').filter((l) => l !== '');
+    cli.out.write(`\x1b[H${lines.map((l) => `${l} \x1b[K\n`).join('')}\x1b[J`);
   }
 }

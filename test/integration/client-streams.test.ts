@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxArchive } from '../helpers/busybox-image';
-import { BERTH, hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { BERTH, DOCKER, hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
 
 const IMG = 'berthcli/busybox:latest';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -108,6 +108,25 @@ describe.skipIf(!hasDocker)('berth client: streams and inspection', () => {
     expect(stats[1]).toMatch(/^[0-9a-f]{12}\s+live\s+\d+\.\d\d%\s+[\d.]+[KMG]?i?B \/ [\d.]+[KMG]iB\s+\d+\.\d\d%\s+\S+ \/ \S+\s+\S+ \/ \S+\s+1$/);
     const fmt = ['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}} {{.Container}}', 'live'];
     expect(d.berth(fmt).stdout).toBe(d.docker(fmt).stdout);
+  });
+
+  it('stats without --no-stream redraws a live table, in berth and in docker', async () => {
+    const live = async (bin: string[]): Promise<string> => {
+      const child = spawn(bin[0], [...bin.slice(1), 'stats', 'live'], { env: { ...process.env, DOCKER_HOST: d.host } });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      await sleep(4000);
+      child.kill('SIGKILL');
+      await exited;
+      return out;
+    };
+    for (const out of [await live([process.execPath, BERTH]), await live([DOCKER])]) {
+      // At least two redraws (cursor home, then the table), each with the header and the container's row.
+      expect(out.split('\x1b[H').length).toBeGreaterThanOrEqual(3);
+      expect(out).toMatch(/CONTAINER ID\s+NAME\s+CPU %/);
+      expect(out).toMatch(/[0-9a-f]{12}\s+live\s+\d+\.\d\d%/);
+    }
   });
 
   it('cp round trips a file and a directory, also with a stopped container', () => {
