@@ -172,6 +172,25 @@ describe.skipIf(!hasDocker)('volumes and mounts through the docker CLI', () => {
     ok(['volume', 'rm', 'fromvol']);
   });
 
+  it('answers --volumes-from of a missing container with 404 "No such container" and makes nothing', async () => {
+    const ids = (): string => ok(['ps', '-aq']);
+    const before = ids();
+    const volsBefore = ok(['volume', 'ls', '-q']);
+    // --pull never: the CLI would otherwise take the 404 for a missing image and pull it.
+    const r = d.docker(['create', '--pull', 'never', '--name', 'vf-missing', '-v', 'vfshouldnotexist:/v', '--volumes-from', 'nosuchctr', IMG, 'true']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('Error response from daemon: No such container: nosuchctr\n');
+    const run = d.docker(['run', '--pull', 'never', '--rm', '--volumes-from', 'nosuchctr:ro', IMG, 'true']);
+    expect(run.status).toBe(125);
+    expect(run.stderr).toMatch(/^docker: Error response from daemon: No such container: nosuchctr\n/);
+    const api = await d.api('POST', '/containers/create?name=vf-missing', { Image: IMG, HostConfig: { VolumesFrom: ['nosuchctr'] } });
+    expect(api.status).toBe(404);
+    expect(api.body).toEqual({ message: 'No such container: nosuchctr' });
+    expect(ids()).toBe(before);
+    expect(ok(['volume', 'ls', '-q'])).toBe(volsBefore);
+    expect(d.docker(['inspect', 'vf-missing']).status).not.toBe(0);
+  });
+
   it('copies the image content into an empty volume the first time, with owners, modes and links', () => {
     const out = ok(['run', '--rm', '-v', 'copied:/srv', POPULATED, 'sh', '-c', 'cat /srv/app.conf /srv/sub/deep.txt; readlink /srv/link; stat -c "%a %u %g %n" /srv /srv/app.conf /srv/sub /srv/sub/deep.txt']);
     expect(out).toBe('setting=1\ndeep\napp.conf\n750 1000 1000 /srv\n640 1000 1000 /srv/app.conf\n700 0 0 /srv/sub\n600 1 1 /srv/sub/deep.txt\n');
