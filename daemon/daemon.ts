@@ -154,7 +154,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   registerExecRoutes(app, hijack, { containers, execs });
   registerEventRoutes(app, bus);
   registerProcessRoutes(app, containers);
-  registerFileRoutes(app, { containers, containerDir: (id) => store.dir(id), layersRoot, execRoot: cfg.execRoot });
+  registerFileRoutes(app, { containers, mounts, containerDir: (id) => store.dir(id), layersRoot, execRoot: cfg.execRoot });
   registerHousekeepingRoutes(app, { containers, bus, rwDir: (id) => `${store.dir(id)}/rw/upper` });
   registerImageRoutes(app, {
     images,

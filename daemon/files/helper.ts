@@ -1,11 +1,14 @@
 // The files helper: a short-lived process that enters a container's root and runs one docker cp
 // operation there. For a running container it chroots into /proc/<pid>/root (the container's own
 // mounts, volumes included); for a stopped one it mounts the overlay in a private mount namespace
-// of its own, so the mount dies with it and never reaches the host.
+// of its own with the container's volumes and binds on it, as dockerd does, so the mounts die with
+// it and never reach the host.
 //
 // stdout: one JSON line (the header: a path stat, or an error), then for `get` the tar; for `put`
 // the tar arrives on stdin and a second JSON line reports the result.
+import * as fs from 'fs';
 import * as libc from '../../native/libc';
+import { resolveInRoot } from '../util/resolve-in-root';
 import { archivePath, extractArchive, extractionPoint, FilesError, statPath, type ExtractOptions } from './archive';
 
 export interface OverlayRoot {
@@ -14,6 +17,17 @@ export interface OverlayRoot {
   upper: string;
   work: string;
   mountpoint: string;
+  /** The container's volumes and binds, in the order the init mounts them. */
+  mounts: HelperMount[];
+}
+
+export interface HelperMount {
+  source: string;
+  /** Absolute path inside the container. */
+  target: string;
+  readonly: boolean;
+  /** The source is a file, so the target must be one. */
+  file: boolean;
 }
 
 export interface HelperSpec {
@@ -41,9 +55,26 @@ function enterRoot(root: HelperSpec['root']): void {
     // Relative lower dirs, as the init mounts them: overlay reads one page of options at most.
     process.chdir(o.layersRoot);
     libc.mount('overlay', o.mountpoint, 'overlay', 0, `lowerdir=${o.lower.join(':')},upperdir=${o.upper},workdir=${o.work}`);
+    for (const m of o.mounts) bindInto(o.mountpoint, m);
     libc.chroot(o.mountpoint);
   }
   process.chdir('/');
+}
+
+/** dockerd's mountVolumes: the target made if missing (resolved inside the root), an rbind kept rprivate. */
+function bindInto(root: string, m: HelperMount): void {
+  const path = resolveInRoot(root, m.target);
+  if (!fs.existsSync(path)) {
+    if (m.file) {
+      fs.mkdirSync(path.slice(0, path.lastIndexOf('/')) || '/', { recursive: true });
+      fs.writeFileSync(path, '');
+    } else {
+      fs.mkdirSync(path, { recursive: true, mode: 0o755 });
+    }
+  }
+  libc.mount(m.source, path, null, libc.MS_BIND | libc.MS_REC, null);
+  if (m.readonly) libc.mount(null, path, null, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_REC, null);
+  libc.mount(null, path, null, libc.MS_REC | libc.MS_PRIVATE, null);
 }
 
 async function main(): Promise<void> {

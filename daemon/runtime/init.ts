@@ -4,6 +4,7 @@
 // namespaces instead. It runs on every start: keep its imports minimal.
 import * as fs from 'fs';
 import * as libc from '../../native/libc';
+import { resolveInRoot } from '../util/resolve-in-root';
 import { copyUp } from './copy-up';
 import type { ContainerSpec, ExecSpec, InitMessage, InitMount, InitSpec, ProcessSpec } from './init-spec';
 
@@ -215,37 +216,6 @@ function mountAt(root: string, target: string, source: string, fstype: string, f
   const path = root + target;
   fs.mkdirSync(path, { recursive: true });
   libc.mount(source, path, fstype, flags, data);
-}
-
-const MAX_LINKS = 255;
-
-/**
- * `target` inside `root` with every symlink on the way resolved inside the root too, as runc's
- * securejoin does: a link to `/` or `../..` in the image can never lead a mount onto the host.
- */
-function resolveInRoot(root: string, target: string): string {
-  let parts = target.split('/').filter(Boolean);
-  let cur = '';
-  let links = 0;
-  while (parts.length) {
-    const p = parts.shift() as string;
-    if (p === '.') continue;
-    if (p === '..') {
-      cur = cur.slice(0, cur.lastIndexOf('/'));
-      continue;
-    }
-    const next = `${cur}/${p}`;
-    const st = fs.lstatSync(root + next, { throwIfNoEntry: false });
-    if (st?.isSymbolicLink()) {
-      if (++links > MAX_LINKS) throw new StartError(`error mounting onto "${target}": too many levels of symbolic links`, 1);
-      const link = fs.readlinkSync(root + next);
-      if (link.startsWith('/')) cur = '';
-      parts = [...link.split('/').filter(Boolean), ...parts];
-      continue;
-    }
-    cur = next;
-  }
-  return root + cur;
 }
 
 function mismatch(m: InitMount): StartError {

@@ -4,7 +4,7 @@ import { execFileSync } from 'child_process';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeBusyboxArchive, makeLayerTar } from '../helpers/busybox-image';
+import { busyboxLayerEntries, makeBusyboxArchive, makeLayerTar } from '../helpers/busybox-image';
 import { hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
 
 const IMG = 'berthfiles/busybox:latest';
@@ -107,6 +107,56 @@ describe.skipIf(!hasDocker)('files', () => {
     // The overlay was mounted in the helper's own mount namespace only.
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`${d.execRoot}/cp`);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`upperdir=${d.dataRoot}`);
+  });
+
+  it('binds a stopped container\'s volumes and binds for cp, read-only ones read-only, privately', () => {
+    const ours = (): string[] =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(d.dataRoot) || l.includes(d.execRoot) || l.includes(work));
+    const before = ours();
+    const vol = `${tag}-vol`;
+    const host = join(work, 'robind');
+    mkdirSync(host);
+    writeFileSync(join(host, 'h.txt'), 'from host\n');
+    expect(d.docker(['create', '--name', 'vols', '-v', `${vol}:/data`, '-v', `${host}:/ro:ro`, '--tmpfs', '/scratch', IMG, 'sh', '-c', 'echo inside > /data/f']).status).toBe(0);
+    expect(d.docker(['start', '-a', 'vols']).status).toBe(0);
+    const out = d.docker(['cp', 'vols:/data/f', '-']);
+    expect(out.status).toBe(0);
+    expect(out.stdout).toContain('inside\n');
+    expect(out.stdout.slice(0, 1)).toBe('f');
+    writeFileSync(join(work, 'into-vol.txt'), 'to the volume\n');
+    expect(d.docker(['cp', join(work, 'into-vol.txt'), 'vols:/data/'])).toMatchObject({ status: 0, stderr: '' });
+    const data = d.docker(['volume', 'inspect', '-f', '{{.Mountpoint}}', vol]).stdout.trim();
+    expect(readFileSync(join(data, 'into-vol.txt'), 'utf8')).toBe('to the volume\n');
+    // Not in the writable layer: the volume was on top.
+    expect(d.docker(['diff', 'vols']).stdout).not.toContain('into-vol.txt');
+    expect(d.docker(['cp', 'vols:/ro/h.txt', join(work, 'h-back.txt')]).status).toBe(0);
+    expect(readFileSync(join(work, 'h-back.txt'), 'utf8')).toBe('from host\n');
+    expect(d.docker(['cp', join(work, 'into-vol.txt'), 'vols:/ro/']).status).not.toBe(0);
+    expect(existsSync(join(host, 'into-vol.txt'))).toBe(false);
+    // The container sees on its next run what cp put in the volume.
+    expect(d.docker(['start', '-a', 'vols']).status).toBe(0);
+    expect(readFileSync(join(data, 'f'), 'utf8')).toBe('inside\n');
+    expect(ours()).toEqual(before);
+    expect(d.docker(['rm', 'vols']).status).toBe(0);
+    expect(d.docker(['volume', 'rm', vol]).status).toBe(0);
+  });
+
+  it('resolves a stopped container\'s mount targets inside its root: an image symlink out leads nowhere', async () => {
+    const escape = join(work, 'escape-target');
+    const tar = join(d.dataRoot, '..', 'linked.tar');
+    writeFileSync(tar, await makeLayerTar([...busyboxLayerEntries(), { name: 'hostlink', type: 'symlink', linkname: escape }]));
+    expect(d.docker(['import', tar, 'berthfiles/linked:1']).status).toBe(0);
+    const vol = `${tag}-linked`;
+    // Never started: the helper itself makes the target, through the link, inside the root.
+    expect(d.docker(['create', '--name', 'linked', '-v', `${vol}:/hostlink/sub`, 'berthfiles/linked:1', 'true']).status).toBe(0);
+    expect(d.docker(['cp', join(work, 'in.txt'), 'linked:/hostlink/sub/'])).toMatchObject({ status: 0, stderr: '' });
+    const data = d.docker(['volume', 'inspect', '-f', '{{.Mountpoint}}', vol]).stdout.trim();
+    expect(readFileSync(join(data, 'in.txt'), 'utf8')).toBe('hello cp\n');
+    expect(existsSync(escape)).toBe(false);
+    expect(d.docker(['rm', 'linked']).status).toBe(0);
+    expect(d.docker(['volume', 'rm', vol]).status).toBe(0);
   });
 
   it('never escapes the container root: "..", absolute and relative symlinks, hostile tar entries', async () => {

@@ -1,13 +1,14 @@
 // docker cp and docker diff: /containers/{id}/archive (HEAD, GET, PUT) and /containers/{id}/changes.
 import { mkdirSync, rmSync } from 'fs';
 import { randomBytes } from 'crypto';
+import * as libc from '../../../native/libc';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ContainerManager } from '../../containers/manager';
+import type { ContainerManager, MountHooks } from '../../containers/manager';
 import type { ContainerRecord } from '../../containers/record';
 import type { PathStat } from '../../files/archive';
 import { containerChanges } from '../../files/changes';
 import { runHelper, type HelperRun } from '../../files/client';
-import type { HelperSpec } from '../../files/helper';
+import type { HelperMount, HelperSpec } from '../../files/helper';
 import { qbool } from '../app';
 import { ApiError, badRequest } from '../errors';
 
@@ -15,6 +16,8 @@ type Req = FastifyRequest<{ Params: { id: string }; Querystring: Record<string, 
 
 export interface FilesDeps {
   containers: ContainerManager;
+  /** The volume code's view of a container's mounts: a stopped container's are bound for cp too. */
+  mounts: Pick<MountHooks, 'prepare' | 'release'>;
   containerDir(id: string): string;
   layersRoot: string;
   execRoot: string;
@@ -38,14 +41,22 @@ export function registerFileRoutes(app: FastifyInstance, deps: FilesDeps): void 
       const mountpoint = `${deps.execRoot}/cp/${randomBytes(8).toString('hex')}`;
       mkdirSync(mountpoint, { recursive: true });
       let run: HelperRun | undefined;
+      let prepared = false;
       try {
+        // tmpfs mounts hold nothing while the container is stopped: dockerd skips them too.
+        const mounts: HelperMount[] = deps.mounts
+          .prepare(c)
+          .filter((m) => m.fstype === null)
+          .map((m) => ({ source: m.source, target: m.target, readonly: (m.flags & libc.MS_RDONLY) !== 0, file: m.file === true }));
+        prepared = true;
         const dir = deps.containerDir(c.Id);
-        const overlay = { layersRoot: deps.layersRoot, lower: containers.lowerDirs(c), upper: `${dir}/rw/upper`, work: `${dir}/rw/work`, mountpoint };
+        const overlay = { layersRoot: deps.layersRoot, lower: containers.lowerDirs(c), upper: `${dir}/rw/upper`, work: `${dir}/rw/work`, mountpoint, mounts };
         run = await runHelper({ ...op, root: { overlay } }, ref);
         await use(run);
       } finally {
         run?.kill();
         await run?.exited;
+        if (prepared) deps.mounts.release(c);
         rmSync(mountpoint, { recursive: true, force: true });
       }
     });
