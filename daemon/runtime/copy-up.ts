@@ -1,6 +1,6 @@
 // Copy-up, run by the container init before a volume is mounted: an empty volume receives what the
 // image has at the mount point (owners, modes, times, symlinks, hard links), as dockerd's
-// CopyImagePathContent does. Imports only fs: it runs on every start.
+// CopyImagePathContent does; a tmpcopyup tmpfs receives it the same way. Imports only fs: it runs on every start.
 import * as fs from 'fs';
 
 function isEmptyDir(dir: string): boolean {
@@ -21,6 +21,11 @@ export function copyUp(src: string, dst: string): void {
   // The volume's own directory takes the image directory's owner and mode.
   fs.lchownSync(dst, st.uid, st.gid);
   fs.chmodSync(dst, st.mode & 0o7777);
+}
+
+/** tmpcopyup: the image's tree under `src` into a fresh tmpfs at `dst`, whose root keeps its own owner and mode (as runc). */
+export function copyTree(src: string, dst: string): void {
+  copyDir(src, dst, new Map());
 }
 
 function copyDir(src: string, dst: string, links: Map<string, string>): void {

@@ -12,7 +12,7 @@ export interface InitMount {
   file?: boolean;
   /** Propagation flags applied to the mount after it is made (MS_PRIVATE|MS_REC...). */
   propagation?: number;
-  /** A volume: fill it from the image's content at the target when it is empty. */
+  /** A volume: fill it from the image's content at the target when it is empty; a tmpfs (tmpcopyup): always. */
   copyUp?: boolean;
 }
 

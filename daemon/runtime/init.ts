@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as libc from '../../native/libc';
 import { resolveInRoot } from '../util/resolve-in-root';
-import { copyUp } from './copy-up';
+import { copyTree, copyUp } from './copy-up';
 import type { ContainerSpec, ExecSpec, InitMessage, InitMount, InitSpec, ProcessSpec } from './init-spec';
 
 const SPEC_FD = 3;
@@ -242,9 +242,20 @@ function mountInto(root: string, m: InitMount): void {
     const st = fs.statSync(path, { throwIfNoEntry: false });
     if (st && !st.isDirectory()) throw mismatch(m);
     if (!st) fs.mkdirSync(path, { recursive: true, mode: 0o755 });
-    if (m.copyUp) copyUp(path, m.source);
+    if (m.copyUp && m.fstype === null) copyUp(path, m.source);
   }
-  libc.mount(m.source, path, m.fstype, m.flags, m.data);
+  // tmpcopyup: a handle on the image's directory still reads it once the tmpfs covers the path.
+  const under = m.copyUp && m.fstype === 'tmpfs' ? fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY) : -1;
+  // A read-only one is filled first, then made read-only.
+  libc.mount(m.source, path, m.fstype, under >= 0 ? m.flags & ~libc.MS_RDONLY : m.flags, m.data);
+  if (under >= 0) {
+    try {
+      copyTree(`/proc/self/fd/${under}`, path);
+    } finally {
+      fs.closeSync(under);
+    }
+    if (m.flags & libc.MS_RDONLY) libc.mount(null, path, null, libc.MS_REMOUNT | m.flags, m.data);
+  }
   if (m.flags & libc.MS_BIND && m.flags & libc.MS_RDONLY) {
     libc.mount(null, path, null, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | (m.flags & libc.MS_REC), null);
   }

@@ -123,8 +123,10 @@ export class ContainerMounts {
     try {
       for (const m of c.MountPoints ?? []) {
         if (m.Type === 'tmpfs') {
-          const { flags, data } = parseMountOptions(m.TmpfsOptions ?? '');
-          out.push({ source: 'tmpfs', target: m.Destination, fstype: 'tmpfs', flags: TMPFS_DEFAULT_FLAGS | flags, data: data || null });
+          // tmpcopyup is runc's, not the kernel's: the init fills the tmpfs from the image.
+          const opts = (m.TmpfsOptions ?? '').split(',');
+          const { flags, data } = parseMountOptions(opts.filter((o) => o !== 'tmpcopyup').join(','));
+          out.push({ source: 'tmpfs', target: m.Destination, fstype: 'tmpfs', flags: TMPFS_DEFAULT_FLAGS | flags, data: data || null, copyUp: opts.includes('tmpcopyup') });
           continue;
         }
         if (m.Type === 'volume') {

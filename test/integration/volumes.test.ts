@@ -241,6 +241,35 @@ describe.skipIf(!hasDocker)('volumes and mounts through the docker CLI', () => {
     expect(out).toMatch(/1770\n700\n$/);
   });
 
+  it('fills a --tmpfs with tmpcopyup from the image, owners, modes and links kept, the image untouched', () => {
+    const script = [
+      'grep " /srv " /proc/mounts',
+      'cat /srv/app.conf /srv/sub/deep.txt',
+      'stat -c "%n %a %u %g" /srv/app.conf /srv/sub /srv/sub/deep.txt',
+      'readlink /srv/link',
+      'echo new > /srv/app.conf',
+    ].join('; ');
+    const out = ok(['run', '--rm', '--tmpfs', '/srv:tmpcopyup,size=1m', POPULATED, 'sh', '-c', script]);
+    expect(out).toBe(
+      [
+        'tmpfs /srv tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k 0 0',
+        'setting=1',
+        'deep',
+        '/srv/app.conf 640 1000 1000',
+        '/srv/sub 700 0 0',
+        '/srv/sub/deep.txt 600 1 1',
+        'app.conf',
+        '',
+      ].join('\n'),
+    );
+    // The write went to the tmpfs: a new container sees the image's file; without tmpcopyup it is empty.
+    expect(ok(['run', '--rm', POPULATED, 'cat', '/srv/app.conf'])).toBe('setting=1\n');
+    expect(ok(['run', '--rm', '--tmpfs', '/srv', POPULATED, 'ls', '-A', '/srv'])).toBe('');
+    const ro = d.docker(['run', '--rm', '--tmpfs', '/srv:ro,tmpcopyup', POPULATED, 'sh', '-c', 'cat /srv/app.conf; grep " /srv " /proc/mounts; touch /srv/x']);
+    expect(ro.stdout).toMatch(/^setting=1\ntmpfs \/srv tmpfs ro,/);
+    expect(ro.stderr).toContain('Read-only file system');
+  });
+
   it('honours --read-only and --shm-size', () => {
     const r = d.docker(['run', '--rm', '--read-only', '-v', '/writable', IMG, 'sh', '-c', 'echo ok > /writable/f && cat /writable/f; touch /nope']);
     expect(r.stdout).toBe('ok\n');
