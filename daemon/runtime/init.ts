@@ -80,12 +80,17 @@ function startContainer(spec: ContainerSpec): void {
     libc.setns(fd, libc.CLONE_NEWNET);
     fs.closeSync(fd);
   }
-  // Private unless a mount asks for propagation: then slave, so host mounts still reach the
-  // container and nothing the container mounts ever reaches the host.
-  const propagates = spec.mounts.some((m) => (m.propagation ?? 0) & (libc.MS_SHARED | libc.MS_SLAVE));
-  libc.mount(null, '/', null, libc.MS_REC | (propagates ? libc.MS_SLAVE : libc.MS_PRIVATE), null);
-
+  // Private unless a mount asks for propagation: slave, so host mounts still reach the container
+  // and nothing it mounts reaches the host; shared (as runc's root propagation) when a bind must
+  // carry the container's mounts back to the host, its source staying a peer of the host's mount.
+  const shares = spec.mounts.some((m) => (m.propagation ?? 0) & libc.MS_SHARED);
+  const slaves = spec.mounts.some((m) => (m.propagation ?? 0) & libc.MS_SLAVE);
+  libc.mount(null, '/', null, libc.MS_REC | (shares ? libc.MS_SHARED : slaves ? libc.MS_SLAVE : libc.MS_PRIVATE), null);
   const root = spec.rootfs.mountpoint;
+  // The overlay and everything under it would otherwise reach the host through a shared parent
+  // (and pivot_root refuses one).
+  if (shares) makeParentPrivate(root);
+
   mountRootfs(spec);
   mountSpecial(root, spec.shmSize);
   for (const m of spec.mounts) mountInto(root, m);
@@ -93,10 +98,18 @@ function startContainer(spec: ContainerSpec): void {
   for (const p of spec.readonlyPaths) readonlyPath(root, p);
 
   // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the container's.
+  const oldRoot = fs.openSync('/', fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   process.chdir(root);
   libc.pivotRoot('.', '.');
+  // Into the old root itself (stacked on the new one; "." may still name the new root's top), made
+  // slave before it is detached, so the detach never unmounts anything on the host through a peer.
+  process.chdir(`/proc/self/fd/${oldRoot}`);
+  fs.closeSync(oldRoot);
+  libc.mount(null, '.', null, libc.MS_SLAVE | libc.MS_REC, null);
   libc.umount2('.', libc.MNT_DETACH);
   process.chdir('/');
+  // Only now: pivot_root refuses a shared new root.
+  if (shares) libc.mount(null, '/', null, libc.MS_SHARED, null);
   libc.sethostname(spec.hostname);
   // Docker creates the working directory of a new container.
   ensureDir(spec.process.cwd || '/');
@@ -169,6 +182,18 @@ function becomeProcess(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean
     if (code === 'EACCES') throw new StartError(`exec: "${p.args[0]}": permission denied`, 126);
     if (code === 'ENOENT') throw new StartError(`exec: "${p.args[0]}": no such file or directory`, 127);
     throw new StartError(`exec: "${p.args[0]}": ${(e as Error).message}`, 126);
+  }
+}
+
+/** The mount holding `path` made private: EINVAL means `path` is no mount point, so its parent is tried. */
+function makeParentPrivate(path: string): void {
+  for (let p = path; ; p = p.slice(0, p.lastIndexOf('/')) || '/') {
+    try {
+      libc.mount(null, p, null, libc.MS_PRIVATE, null);
+      return;
+    } catch (e) {
+      if ((e as libc.SyscallError).code !== 'EINVAL' || p === '/') throw e;
+    }
   }
 }
 

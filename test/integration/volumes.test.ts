@@ -146,6 +146,56 @@ describe.skipIf(!hasDocker)('volumes and mounts through the docker CLI', () => {
     }
   });
 
+  it('carries a mount made in the container under an rshared bind to the host, and nothing else', () => {
+    const shared = join(hostDir, 'rshared-src');
+    mkdirSync(join(shared, 'sub'), { recursive: true });
+    const sh = (cmd: string): void => {
+      const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+    };
+    // Mount points, filesystems and sources of the host's mount table (IDs differ run to run).
+    const hostMounts = (): string[] =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const f = l.split(' ');
+          const sep = f.indexOf('-');
+          return `${f[4]} ${f[sep + 1]} ${f[sep + 2]}`;
+        });
+    // Private first: on a host whose / is shared the bind would join /'s peer group, and the
+    // container's mount would show up twice (there and under the bind).
+    sh(`mount --bind ${shared} ${shared} && mount --make-private ${shared} && mount --make-shared ${shared}`);
+    try {
+      const before = hostMounts();
+      ok(['run', '-d', '--name', 'rshared', '-v', `${shared}:/m:rshared`, IMG, 'sleep', '300']);
+      // As under runc with a shared bind: the container's root is shared, /m a peer of the host's mount.
+      const inside = ok(['exec', 'rshared', 'cat', '/proc/self/mountinfo']).split('\n');
+      const optional = (point: string): string => inside.find((l) => l.split(' ')[4] === point)?.split(' ')[6] ?? '';
+      expect(optional('/')).toMatch(/^shared:\d+$/);
+      const hostPeer = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === shared)?.split(' ')[6];
+      expect(hostPeer).toMatch(/^shared:\d+$/);
+      expect(optional('/m')).toBe(hostPeer);
+      // The container has no CAP_SYS_ADMIN (as under Docker without --privileged): the mount is
+      // made in its mount namespace from outside, with the container's own mount binary.
+      const pid = ok(['inspect', '-f', '{{.State.Pid}}', 'rshared']).trim();
+      sh(`nsenter -t ${pid} -m -- mount -t tmpfs -o size=1m berthrshared /m/sub && nsenter -t ${pid} -m -- sh -c 'echo from-container > /m/sub/f'`);
+      expect(readFileSync(join(shared, 'sub/f'), 'utf8')).toBe('from-container\n');
+      ok(['rm', '-f', 'rshared']);
+      const after = hostMounts();
+      // Only the test's own tmpfs is new; nothing of the container's (overlay, proc, binds) reached
+      // the host and nothing of the host's was unmounted when the container's root went.
+      expect(after.filter((m) => !before.includes(m))).toEqual([`${join(shared, 'sub')} tmpfs berthrshared`]);
+      expect(before.filter((m) => !after.includes(m))).toEqual([]);
+      sh(`umount ${join(shared, 'sub')}`);
+      expect(hostMounts().sort()).toEqual([...before].sort());
+      expect(leftovers(d).filter((l) => l.startsWith('mount '))).toEqual([]);
+    } finally {
+      spawnSync('umount', ['-l', join(shared, 'sub')]);
+      spawnSync('umount', ['-l', shared]);
+    }
+  });
+
   it('makes :ro read-only inside while the host can still write', () => {
     const dir = join(hostDir, 'ro');
     mkdirSync(dir);
