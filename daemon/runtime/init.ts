@@ -97,7 +97,7 @@ function startContainer(spec: ContainerSpec): void {
   for (const p of spec.maskedPaths) maskPath(root, p);
   for (const p of spec.readonlyPaths) readonlyPath(root, p);
 
-  // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the container's.
+  // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only the container's.
   const oldRoot = fs.openSync('/', fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   process.chdir(root);
   libc.pivotRoot('.', '.');
