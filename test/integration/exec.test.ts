@@ -1,5 +1,5 @@
 // docker exec and terminals through the real CLI: namespaces, cgroup, env, user, stdin, TTY, detach, exit codes.
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,25 +67,45 @@ describe.skipIf(!hasDocker)('exec', () => {
     expect(d.docker(['inspect', '-f', '{{len .ExecIDs}}', 'box']).stdout.trim()).not.toBe('0');
   });
 
-  /** Runs a docker command under `script`, which gives it a terminal of the given size. */
-  const inTerminal = (cmd: string, input: string): { out: string; status: number | null } => {
-    const r = spawnSync('script', ['-qec', `stty rows 33 cols 77; ${DOCKER} ${cmd}`, '/dev/null'], {
-      input,
-      encoding: 'utf8',
-      env: { ...process.env, DOCKER_HOST: d.host },
-      timeout: 30_000,
+  // Runs a docker command under `script`, which gives it a terminal of the given size, and types
+  // only once the shell waits at its prompt: text sent earlier met the line editor while it was
+  // setting up and went astray under load. Busybox's line editor also asks the terminal where the
+  // cursor is (ESC [6n) and drops what is typed before the answer, so the test answers first.
+  const inTerminal = (cmd: string, input: string): Promise<{ out: string; status: number | null }> => {
+    const child = spawn('script', ['-qec', `stty rows 33 cols 77; ${DOCKER} ${cmd}`, '/dev/null'], { env: { ...process.env, DOCKER_HOST: d.host } });
+    let out = '';
+    let typed = false;
+    let settle: NodeJS.Timeout | undefined;
+    const step = (): void => {
+      if (out.endsWith('\x1b[6n')) child.stdin.write('\x1b[1;1R');
+      else if (out.replaceAll('\x1b[J', '').endsWith('# ')) {
+        typed = true;
+        child.stdin.write(input);
+      }
+    };
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      clearTimeout(settle);
+      // Output comes in pieces: act once it pauses.
+      if (!typed) settle = setTimeout(step, 200);
     });
-    return { out: r.stdout.replace(/\r/g, ''), status: r.status };
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    return new Promise((resolve) => {
+      child.on('close', (status) => {
+        clearTimeout(timer);
+        resolve({ out: out.replace(/\r/g, ''), status });
+      });
+    });
   };
 
-  it('gives run -it a terminal of the client size from the container devpts', () => {
-    const r = inTerminal(`run -it --rm ${IMG} sh`, 'tty; stty size; echo $TERM\nexit 5\n');
+  it('gives run -it a terminal of the client size from the container devpts', async () => {
+    const r = await inTerminal(`run -it --rm ${IMG} sh`, 'tty; stty size; echo $TERM\nexit 5\n');
     expect(r.out).toContain('/dev/pts/0\n33 77\nxterm\n');
     expect(r.status).toBe(5);
   });
 
-  it('gives exec -it a terminal, and detach keys leave a container running', () => {
-    const r = inTerminal('exec -it box sh', 'stty size; tty\nexit 4\n');
+  it('gives exec -it a terminal, and detach keys leave a container running', async () => {
+    const r = await inTerminal('exec -it box sh', 'stty size; tty\nexit 4\n');
     expect(r.out).toMatch(/33 77\n\/dev\/pts\/\d+\n/);
     expect(r.status).toBe(4);
     expect(d.docker(['run', '-dit', '--name', 'shell', IMG, 'sh']).status).toBe(0);

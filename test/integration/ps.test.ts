@@ -87,7 +87,7 @@ describe.skipIf(!hasDocker)('ps', () => {
 
   it('prints full IDs and commands with --no-trunc, relative times, and Go templates', () => {
     const table = d.docker(['ps', '-a', '--no-trunc', '--filter', 'name=two']).stdout.split('\n');
-    expect(table[1]).toMatch(/^[0-9a-f]{64}\s+berthps\/busybox:latest\s+"sh -c 'head -c 1000 \/dev\/zero > \/blob; exit 3'"\s+\d+ seconds? ago\s+Exited \(3\) \d+ seconds? ago\s+two\s*$/);
+    expect(table[1]).toMatch(/^[0-9a-f]{64}\s+berthps\/busybox:latest\s+"sh -c 'head -c 1000 \/dev\/zero > \/blob; exit 3'"\s+(\d+ seconds?|Less than a second) ago\s+Exited \(3\) (\d+ seconds?|Less than a second) ago\s+two\s*$/);
     expect(d.docker(['ps', '--filter', 'name=one', '--format', '{{.Status}}']).stdout).toMatch(/^Up (Less than a second|\d+ seconds?)\n$/);
     expect(d.docker(['ps', '-a', '--filter', 'name=three', '--format', '{{.Status}}|{{.State}}']).stdout).toBe('Created|created\n');
     const json = JSON.parse(d.docker(['ps', '--filter', 'name=one', '--format', '{{json .}}']).stdout) as Record<string, string>;
