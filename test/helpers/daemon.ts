@@ -6,6 +6,8 @@ import { request } from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { randomBytes, randomInt } from 'crypto';
+import { expect } from 'vitest';
+import { makeBusyboxArchive } from './busybox-image';
 
 export const ROOT = join(__dirname, '../..');
 export const BERTHD = join(ROOT, 'dist/daemon/main.js');
@@ -195,4 +197,22 @@ export function leftovers(d: Pick<TestDaemon, 'dataRoot' | 'execRoot' | 'bridge'
     if (existsSync(dir)) found.push(`cgroup ${dir}`);
   }
   return found;
+}
+
+/** A private daemon with the test busybox image (test/helpers/busybox-image.ts) loaded as `repoTag`. */
+export async function startDaemonWithImage(repoTag: string): Promise<TestDaemon> {
+  const d = await startDaemon();
+  const tar = join(d.dataRoot, '..', 'busybox.tar');
+  await makeBusyboxArchive(tar, { repoTag });
+  const load = d.docker(['load', '-i', tar]);
+  if (load.status !== 0) throw new Error(`docker load failed: ${load.stderr}`);
+  return d;
+}
+
+/** Removes every container, stops the daemon and fails when anything of it is left on the host. */
+export async function stopAndCheck(d: TestDaemon): Promise<void> {
+  const ids = d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean);
+  if (ids.length) d.docker(['rm', '-f', ...ids]);
+  await d.stop();
+  expect(leftovers(d)).toEqual([]);
 }

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxArchive } from '../helpers/busybox-image';
-import { BERTH, DOCKER, hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { BERTH, DOCKER, hasDocker, startDaemon, type TestDaemon, stopAndCheck } from '../helpers/daemon';
 
 const IMG = 'berthcli/busybox:latest';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,10 +25,7 @@ describe.skipIf(!hasDocker)('berth client: streams and inspection', () => {
   });
 
   afterAll(async () => {
-    if (!d) return;
-    d.docker(['rm', '-f', ...d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
-    await d.stop();
-    expect(leftovers(d)).toEqual([]);
+    if (d) await stopAndCheck(d);
   });
 
   it('logs: --tail, -t, --since/--until, streams apart, -f until exit, as docker prints them', async () => {

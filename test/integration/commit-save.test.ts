@@ -6,7 +6,7 @@ import { join } from 'path';
 import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxLayerEntries, makeArchive, makeLayerTar } from '../helpers/busybox-image';
-import { hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { hasDocker, startDaemon, type TestDaemon, stopAndCheck } from '../helpers/daemon';
 import { hasSkopeo, skopeo } from '../helpers/registry';
 
 const IMG = 'berthsave/layers:1';
@@ -61,10 +61,7 @@ describe.skipIf(!hasDocker || !hasSkopeo)('save, load, commit and export', () =>
   });
 
   afterAll(async () => {
-    if (!d) return;
-    d.docker(['rm', '-f', ...d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
-    await d.stop();
-    expect(leftovers(d)).toEqual([]);
+    if (d) await stopAndCheck(d);
   });
 
   it('hides deleted files and shows only the upper content of an opaque dir', () => {

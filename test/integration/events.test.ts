@@ -1,9 +1,7 @@
 // GET /events through the real docker CLI and the API: history by since/until, filters, streaming.
 import { request } from 'http';
-import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeBusyboxArchive } from '../helpers/busybox-image';
-import { hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { hasDocker, type TestDaemon, startDaemonWithImage, stopAndCheck } from '../helpers/daemon';
 
 const IMG = 'berthevents/busybox:latest';
 
@@ -26,17 +24,11 @@ describe.skipIf(!hasDocker)('events', () => {
   let d: TestDaemon;
 
   beforeAll(async () => {
-    d = await startDaemon();
-    const tar = join(d.dataRoot, '..', 'busybox.tar');
-    await makeBusyboxArchive(tar, { repoTag: IMG });
-    expect(d.docker(['load', '-i', tar]).status).toBe(0);
+    d = await startDaemonWithImage(IMG);
   });
 
   afterAll(async () => {
-    if (!d) return;
-    d.docker(['rm', '-f', ...d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
-    await d.stop();
-    expect(leftovers(d)).toEqual([]);
+    if (d) await stopAndCheck(d);
   });
 
   it('reports a run as create, attach, start, die in order, through the CLI and the API', async () => {

@@ -4,8 +4,7 @@ import { spawn } from 'child_process';
 import { existsSync, statSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeBusyboxArchive } from '../helpers/busybox-image';
-import { DOCKER, hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { DOCKER, hasDocker, startDaemon, type TestDaemon, startDaemonWithImage, stopAndCheck } from '../helpers/daemon';
 
 const IMG = 'berthlogs/busybox:latest';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,17 +13,11 @@ describe.skipIf(!hasDocker)('logs', () => {
   let d: TestDaemon;
 
   beforeAll(async () => {
-    d = await startDaemon();
-    const tar = join(d.dataRoot, '..', 'busybox.tar');
-    await makeBusyboxArchive(tar, { repoTag: IMG });
-    expect(d.docker(['load', '-i', tar]).status).toBe(0);
+    d = await startDaemonWithImage(IMG);
   });
 
   afterAll(async () => {
-    if (!d) return;
-    d.docker(['rm', '-f', ...d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
-    await d.stop();
-    expect(leftovers(d)).toEqual([]);
+    if (d) await stopAndCheck(d);
   });
 
   it('--tail 3 of seq 1 100 is 98 99 100', () => {

@@ -2,8 +2,7 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeBusyboxArchive } from '../helpers/busybox-image';
-import { hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { hasDocker, type TestDaemon, startDaemonWithImage, stopAndCheck } from '../helpers/daemon';
 
 const IMG = 'berthproc/busybox:latest';
 // The fields of StatsJSON the tests read.
@@ -24,17 +23,11 @@ describe.skipIf(!hasDocker)('processes and resources', () => {
   let d: TestDaemon;
 
   beforeAll(async () => {
-    d = await startDaemon();
-    const tar = join(d.dataRoot, '..', 'busybox.tar');
-    await makeBusyboxArchive(tar, { repoTag: IMG });
-    expect(d.docker(['load', '-i', tar]).status).toBe(0);
+    d = await startDaemonWithImage(IMG);
   });
 
   afterAll(async () => {
-    if (!d) return;
-    d.docker(['rm', '-f', ...d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
-    await d.stop();
-    expect(leftovers(d)).toEqual([]);
+    if (d) await stopAndCheck(d);
   });
 
   const counter = (name: string): number => Number(d.docker(['exec', name, 'cat', '/tmp/n']).stdout.trim());
