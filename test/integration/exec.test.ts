@@ -76,12 +76,16 @@ describe.skipIf(!hasDocker)('exec', () => {
     let out = '';
     let typed = false;
     let settle: NodeJS.Timeout | undefined;
+    const type = (): void => {
+      typed = true;
+      child.stdin.write(input);
+    };
     const step = (): void => {
-      if (out.endsWith('\x1b[6n')) child.stdin.write('\x1b[1;1R');
-      else if (out.replaceAll('\x1b[J', '').endsWith('# ')) {
-        typed = true;
-        child.stdin.write(input);
-      }
+      if (out.endsWith('\x1b[6n')) {
+        child.stdin.write('\x1b[1;1R');
+        // The editor redraws its prompt on the answer; if it stays quiet, it has gone on without one.
+        settle = setTimeout(type, 1000);
+      } else if (out.replaceAll('\x1b[J', '').endsWith('# ')) type();
     };
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
