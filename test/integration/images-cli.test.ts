@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxArchive } from '../helpers/busybox-image';
-import { hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { hasDocker, startDaemon, type TestDaemon, stopAndCheck } from '../helpers/daemon';
 import { hasRegistry, startRegistry, type TestRegistry } from '../helpers/registry';
 
 const IMG = 'berthcli/busybox:1';
@@ -24,11 +24,7 @@ describe.skipIf(!hasDocker || !hasRegistry)('image commands', () => {
   });
 
   afterAll(async () => {
-    if (d) {
-      d.docker(['rm', '-f', ...d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
-      await d.stop();
-      expect(leftovers(d)).toEqual([]);
-    }
+    if (d) await stopAndCheck(d);
     await reg?.stop();
   });
 

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxLayerEntries, makeArchive, makeLayerTar } from '../helpers/busybox-image';
-import { hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { hasDocker, startDaemon, type TestDaemon, stopAndCheck } from '../helpers/daemon';
 import { freePort, hasRegistry, hasSkopeo, skopeo, startRegistry, type TestRegistry } from '../helpers/registry';
 
 const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -44,11 +44,7 @@ describe.skipIf(!hasDocker || !hasRegistry || !hasSkopeo)('pull from a registry'
   }, 120_000);
 
   afterAll(async () => {
-    if (d) {
-      d.docker(['rm', '-f', ...d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
-      await d.stop();
-      expect(leftovers(d)).toEqual([]);
-    }
+    if (d) await stopAndCheck(d);
     await reg?.stop();
   });
 

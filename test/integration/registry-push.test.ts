@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxArchive } from '../helpers/busybox-image';
-import { hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { hasDocker, startDaemon, type TestDaemon, stopAndCheck } from '../helpers/daemon';
 import { hasRegistry, hasSkopeo, skopeo, startRegistry, type TestRegistry } from '../helpers/registry';
 
 describe.skipIf(!hasDocker || !hasRegistry || !hasSkopeo)('push to a registry', () => {
@@ -25,11 +25,7 @@ describe.skipIf(!hasDocker || !hasRegistry || !hasSkopeo)('push to a registry', 
   }, 60_000);
 
   afterAll(async () => {
-    if (d) {
-      d.docker(['rm', '-f', ...d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
-      await d.stop();
-      expect(leftovers(d)).toEqual([]);
-    }
+    if (d) await stopAndCheck(d);
     await reg?.stop();
     await secure?.stop();
   });
