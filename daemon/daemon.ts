@@ -184,6 +184,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   }
   chmodSync(socket, 0o660);
   log.info({ socket, dataRoot: cfg.dataRoot, cgroupVersion: cgroups.version, bridge: cfg.bridge }, 'berthd is listening');
+  await containers.startByPolicy();
 
   let closing: Promise<void> | undefined;
   return {

@@ -3,6 +3,7 @@ import { cpus, hostname } from 'os';
 import { badRequest } from '../server/errors';
 import { parseNetworkMode, type EndpointConfig } from '../network/manager';
 import { newId } from '../util/ids';
+import { validateRestartPolicy } from './restart-policy';
 import { initialState, nowNano, type ContainerConfig, type ContainerRecord, type HostConfig } from './record';
 
 export interface ImageDefaults {
@@ -142,11 +143,17 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     throw badRequest(`the working directory '${config.WorkingDir}' is invalid, it needs to be an absolute path`);
   }
 
+  const autoRemove = field<boolean>(hc, 'AutoRemove', 'boolean', 'HostConfig') ?? false;
+  const rp = field<Json>(hc, 'RestartPolicy', 'object', 'HostConfig');
+  const restartPolicy = rp && { Name: field<string>(rp, 'Name', 'string', 'RestartPolicy') ?? '', MaximumRetryCount: field<number>(rp, 'MaximumRetryCount', 'number', 'RestartPolicy') ?? 0 };
+  if (restartPolicy) validateRestartPolicy(restartPolicy, autoRemove);
+
   const hostConfig: HostConfig = {
     ...hc,
     Binds: stringList(hc, 'Binds', 'HostConfig') ?? null,
     NetworkMode: networkMode,
-    AutoRemove: field<boolean>(hc, 'AutoRemove', 'boolean', 'HostConfig') ?? false,
+    AutoRemove: autoRemove,
+    ...(restartPolicy ? { RestartPolicy: restartPolicy } : {}),
     Memory: memory,
     MemorySwap: memorySwap,
     NanoCpus: nanoCpus,

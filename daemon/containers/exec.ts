@@ -62,6 +62,7 @@ export class ExecManager {
   create(c: ContainerRecord, config: ExecConfig): ExecInstance {
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
     if (c.State.Paused) throw conflict(`Container ${c.Id} is paused, unpause the container before exec`);
+    if (c.State.Restarting) throw conflict(`Container ${c.Id} is restarting, wait until the container is running`);
     const inst: ExecInstance = { ID: randomBytes(32).toString('hex'), ContainerID: c.Id, config, Running: false, ExitCode: null, Pid: 0, started: false, size: config.ConsoleSize };
     this.execs.set(inst.ID, inst);
     containerEvent(this.bus, c, `exec_create: ${config.Cmd.join(' ')}`, { execID: inst.ID });
@@ -92,6 +93,7 @@ export class ExecManager {
     if (inst.started) throw conflict(`Error: Exec command ${inst.ID} has already run`);
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
     if (c.State.Paused) throw conflict(`Container ${c.Id} is paused, unpause the container before exec`);
+    if (c.State.Restarting) throw conflict(`Container ${c.Id} is restarting, wait until the container is running`);
     inst.started = true;
     const cfg = inst.config;
     containerEvent(this.bus, c, `exec_start: ${cfg.Cmd.join(' ')}`, { execID: inst.ID });

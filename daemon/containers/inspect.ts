@@ -212,7 +212,9 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   const s = c.State;
   if (s.Running) {
     const up = humanDuration(now - Date.parse(s.StartedAt));
-    return s.Paused ? `Up ${up} (Paused)` : `Up ${up}`;
+    if (s.Paused) return `Up ${up} (Paused)`;
+    if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+    return `Up ${up}`;
   }
   if (s.Status === 'removing') return 'Removal In Progress';
   if (s.Dead) return 'Dead';

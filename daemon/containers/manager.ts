@@ -19,7 +19,8 @@ import { mountsUnder } from '../util/mounts';
 import * as libc from '../../native/libc';
 import { validName } from './names';
 import { JsonLogWriter, logRotation, logsDisabled, type LogEntry, type StreamName } from './logs';
-import { nowNano, type ContainerRecord } from './record';
+import { nowNano, ZERO_TIME, type ContainerRecord } from './record';
+import { policyWantsRestart, RestartBackoff } from './restart-policy';
 import type { ContainerStore } from './store';
 
 export interface ImageSource {
@@ -65,6 +66,11 @@ export class ContainerManager {
   /** stdin that arrived before the process existed; null marks its end. */
   private readonly pendingStdin = new Map<string, Array<Buffer | null>>();
   private readonly removeHooks: Array<(id: string) => void> = [];
+  /** The restart state of containers that ran since the daemon started (moby's restart manager). */
+  private readonly backoffs = new Map<string, RestartBackoff>();
+  /** Containers waiting out their backoff before their policy starts them again. */
+  private readonly pendingRestarts = new Map<string, NodeJS.Timeout>();
+  private shuttingDown = false;
 
   constructor(
     private readonly store: ContainerStore,
@@ -83,7 +89,7 @@ export class ContainerManager {
   async reconcile(): Promise<void> {
     for (const c of this.store.all()) {
       if (c.State.Running || c.State.Status === 'removing') {
-        c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: c.State.ExitCode || 255, FinishedAt: nowNano() };
+        c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: c.State.ExitCode || 255, FinishedAt: nowNano() };
         c.Sandbox = null;
         this.store.save(c);
       }
@@ -91,6 +97,21 @@ export class ContainerManager {
     }
     this.network.reconcile(new Set());
     for (const m of mountsUnder(`${this.paths.execRoot}/containers`)) libc.umount2(m, libc.MNT_DETACH);
+  }
+
+  /**
+   * After reconcile, as dockerd's restore: starts what the policies want back (always; unless-stopped
+   * unless the user stopped it; on-failure after a failure with retries left), each with a fresh count.
+   */
+  async startByPolicy(): Promise<void> {
+    const due = this.store
+      .all()
+      .filter((c) => !c.State.Running && c.State.StartedAt !== ZERO_TIME && policyWantsRestart(c.HostConfig.RestartPolicy, c.State.ExitCode, c.HasBeenManuallyStopped === true, c.RestartCount));
+    await Promise.all(
+      due.map((c) =>
+        this.start(c).catch((e: Error) => this.log.warn({ container: c.Id, err: e.message }, 'restart policy could not start container')),
+      ),
+    );
   }
 
   /** Called with the ID of every removed container (execs and other per-container state). */
@@ -163,6 +184,14 @@ export class ContainerManager {
   start(c: ContainerRecord): Promise<void> {
     if (c.State.Running || this.starting.has(c.Id)) return Promise.reject(new ApiError(304, ''));
     if (this.removing.has(c.Id)) return Promise.reject(conflict(`removal of container ${c.Id} is already in progress`));
+    // A start by the user begins the policy afresh, as dockerd resets its restart manager.
+    c.RestartCount = 0;
+    c.HasBeenManuallyStopped = false;
+    this.backoffs.delete(c.Id);
+    return this.launch(c);
+  }
+
+  private launch(c: ContainerRecord): Promise<void> {
     const p = this.doStart(c)
       .finally(() => this.starting.delete(c.Id))
       .catch(async (e: unknown) => {
@@ -228,7 +257,7 @@ export class ContainerManager {
       const size = hc.ConsoleSize as [number, number] | undefined;
       if (spawned.console !== null && size && size[0] > 0 && size[1] > 0) libc.setWindowSize(spawned.console, size[0], size[1]);
       c.Sandbox = sandbox;
-      c.State = { ...c.State, Status: 'running', Running: true, Paused: false, OOMKilled: false, Pid: spawned.pid, ExitCode: 0, Error: '', StartedAt: nowNano(), FinishedAt: c.State.FinishedAt };
+      c.State = { ...c.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Pid: spawned.pid, ExitCode: 0, Error: '', StartedAt: nowNano(), FinishedAt: c.State.FinishedAt };
       this.store.save(c);
       this.watch(c, spawned);
       this.log.info({ container: c.Id, pid: spawned.pid }, 'container started');
@@ -238,7 +267,7 @@ export class ContainerManager {
       if (sandbox) await this.network.teardown(c, sandbox);
       await this.cgroups.remove(c.Id).catch(() => undefined);
       if (e instanceof StartFailure) {
-        c.State = { ...c.State, Status: c.State.Status === 'created' ? 'created' : 'exited', ExitCode: e.exitCode, Error: e.message };
+        c.State = { ...c.State, Status: c.State.Status === 'created' ? 'created' : 'exited', Running: false, Restarting: false, ExitCode: e.exitCode, Error: e.message };
         this.store.save(c);
         this.log.warn({ container: c.Id, err: e.message }, 'container failed to start');
         this.endListeners(c.Id);
@@ -283,7 +312,12 @@ export class ContainerManager {
     const sandbox = c.Sandbox;
     c.Sandbox = null;
     const oom = await this.cgroups.oomKilled(c.Id);
-    c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, OOMKilled: oom, Pid: 0, ExitCode: code, FinishedAt: nowNano() };
+    const ranMs = Date.now() - Date.parse(c.State.StartedAt);
+    const delay = this.shuttingDown ? null : this.backoff(c).next(c.HostConfig.RestartPolicy, code, c.HasBeenManuallyStopped === true, ranMs);
+    // As dockerd: a container waiting to be restarted counts as running (stop, kill and rm -f apply to it).
+    const restarting = delay !== null;
+    if (restarting) c.RestartCount++;
+    c.State = { ...c.State, Status: restarting ? 'restarting' : 'exited', Running: restarting, Restarting: restarting, Paused: false, OOMKilled: oom, Pid: 0, ExitCode: code, FinishedAt: nowNano() };
     this.store.save(c);
     this.running.delete(c.Id);
     this.mounts.release(c);
@@ -295,7 +329,71 @@ export class ContainerManager {
     this.emitEvent(c, 'die', { exitCode: String(code) });
     this.endListeners(c.Id);
     this.events.emit(`exit:${c.Id}`, code);
-    if (c.HostConfig.AutoRemove) await this.remove(c, { force: true, volumes: true }).catch(() => undefined);
+    if (restarting) this.scheduleRestart(c, delay);
+    else if (c.HostConfig.AutoRemove) await this.remove(c, { force: true, volumes: true }).catch(() => undefined);
+  }
+
+  private backoff(c: ContainerRecord): RestartBackoff {
+    let b = this.backoffs.get(c.Id);
+    if (!b) this.backoffs.set(c.Id, (b = new RestartBackoff(c.RestartCount)));
+    return b;
+  }
+
+  private scheduleRestart(c: ContainerRecord, delay: number): void {
+    // A stop, kill or rm -f during the exit's teardown has already settled it.
+    if (!c.State.Restarting || !this.store.byId(c.Id)) return;
+    this.log.info({ container: c.Id, delayMs: delay, restartCount: c.RestartCount }, 'container restarting by policy');
+    const timer = setTimeout(() => {
+      this.pendingRestarts.delete(c.Id);
+      if (!c.State.Restarting || this.shuttingDown || !this.store.byId(c.Id)) return;
+      this.launch(c).catch((e: Error) => {
+        this.log.warn({ container: c.Id, err: e.message }, 'restart by policy failed');
+        if (c.State.Restarting) this.settleStopped(c);
+      });
+    }, delay);
+    this.pendingRestarts.set(c.Id, timer);
+  }
+
+  /** Ends a wait for a restart (stop, kill, rm -f, shutdown): the container stays exited. */
+  private cancelRestart(c: ContainerRecord): void {
+    this.backoffs.get(c.Id)?.cancel();
+    const timer = this.pendingRestarts.get(c.Id);
+    if (timer) clearTimeout(timer);
+    this.pendingRestarts.delete(c.Id);
+    if (c.State.Restarting) this.settleStopped(c);
+  }
+
+  private settleStopped(c: ContainerRecord): void {
+    c.State = { ...c.State, Status: 'exited', Running: false, Restarting: false };
+    if (this.store.byId(c.Id)) this.store.save(c);
+    this.events.emit(`exit:${c.Id}`, c.State.ExitCode);
+  }
+
+  /** Waiting for a restart: there is no process, but it counts as running. */
+  private awaitingRestart(c: ContainerRecord): boolean {
+    return c.State.Restarting && !this.running.has(c.Id) && !this.starting.has(c.Id);
+  }
+
+  /**
+   * As dockerd's kill: the user stopped it (remembered for unless-stopped; a daemon shutdown is not
+   * the user), and SIGKILL, the stop signal or any signal when none is configured ends the restarts.
+   */
+  private stoppedByUser(c: ContainerRecord, sig: number): boolean {
+    const configured = c.Config.StopSignal;
+    let ends = !configured || sig === osConstants.signals.SIGKILL;
+    if (!ends) {
+      try {
+        ends = signalNumber(configured!) === sig;
+      } catch {
+        ends = false;
+      }
+    }
+    if (ends) this.backoff(c).cancel();
+    if (!this.shuttingDown) {
+      c.HasBeenManuallyStopped = true;
+      this.store.save(c);
+    }
+    return ends;
   }
 
   /** Attached clients see the end of the stream when a run ends, or fails to begin. */
@@ -355,9 +453,16 @@ export class ContainerManager {
   }
 
   kill(c: ContainerRecord, signal: string | number = 'SIGKILL'): void {
+    const sig = signalNumber(signal);
+    if (this.awaitingRestart(c)) {
+      // No process to signal: dockerd only tells the restart to give up.
+      if (this.stoppedByUser(c, sig)) this.cancelRestart(c);
+      return;
+    }
     const run = this.running.get(c.Id);
     if (!run || !c.State.Running) throw conflict(`Container ${c.Id} is not running`);
-    this.signal(c, run, signalNumber(signal));
+    this.stoppedByUser(c, sig);
+    this.signal(c, run, sig);
   }
 
   /** Sends a signal and logs Docker's kill event. */
@@ -371,6 +476,7 @@ export class ContainerManager {
   }
 
   async pause(c: ContainerRecord): Promise<void> {
+    if (c.State.Restarting) throw conflict(`Container ${c.Id} is restarting, wait until the container is running`);
     if (!this.running.has(c.Id) || !c.State.Running) throw conflict(`Container ${c.Id} is not running`);
     if (c.State.Paused) throw conflict(`Container ${c.Id} is already paused`);
     await this.cgroups.freeze(c.Id, true);
@@ -426,12 +532,21 @@ export class ContainerManager {
   /** StopSignal, then SIGKILL after the timeout (seconds; -1 waits forever). */
   async stop(c: ContainerRecord, timeout?: number, signal?: string): Promise<void> {
     await this.starting.get(c.Id)?.catch(() => undefined);
+    if (this.awaitingRestart(c)) {
+      this.stoppedByUser(c, osConstants.signals.SIGKILL);
+      this.cancelRestart(c);
+      this.emitEvent(c, 'stop');
+      return;
+    }
     const run = this.running.get(c.Id);
     if (!run) throw new ApiError(304, '');
     const t = timeout ?? c.Config.StopTimeout ?? 10;
-    this.signal(c, run, signalNumber(signal || c.Config.StopSignal || 'SIGTERM'));
+    const sig = signalNumber(signal || c.Config.StopSignal || 'SIGTERM');
+    this.stoppedByUser(c, sig);
+    this.signal(c, run, sig);
     const exitedInTime = t < 0 ? await run.done.then(() => true) : await Promise.race([run.done.then(() => true), delay(t * 1000).then(() => false)]);
     if (!exitedInTime) {
+      this.stoppedByUser(c, osConstants.signals.SIGKILL);
       this.signal(c, run, osConstants.signals.SIGKILL);
       await run.done;
     }
@@ -439,7 +554,7 @@ export class ContainerManager {
   }
 
   async restart(c: ContainerRecord, timeout?: number): Promise<void> {
-    if (this.running.has(c.Id)) await this.stop(c, timeout);
+    if (this.running.has(c.Id) || c.State.Restarting) await this.stop(c, timeout);
     await this.start(c);
     this.emitEvent(c, 'restart');
   }
@@ -452,6 +567,11 @@ export class ContainerManager {
       if (!opts.force) throw conflict(`cannot remove container "${c.Name}": container is starting: stop the container before removing or force remove`);
       await inFlight.catch(() => undefined);
     }
+    if (this.awaitingRestart(c)) {
+      if (!opts.force) throw conflict(`cannot remove container "${c.Name}": container is restarting: stop the container before removing or force remove`);
+      this.stoppedByUser(c, osConstants.signals.SIGKILL);
+      this.cancelRestart(c);
+    }
     if (this.running.has(c.Id)) {
       if (!opts.force) {
         throw conflict(`cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
@@ -459,6 +579,7 @@ export class ContainerManager {
       this.removing.add(c.Id);
       try {
         const run = this.running.get(c.Id);
+        this.stoppedByUser(c, osConstants.signals.SIGKILL);
         // Through signal(): a paused container must be thawed to die.
         if (run) this.signal(c, run, osConstants.signals.SIGKILL);
         await run?.done;
@@ -468,6 +589,7 @@ export class ContainerManager {
     }
     if (!this.store.byId(c.Id)) return;
     this.store.delete(c.Id);
+    this.backoffs.delete(c.Id);
     this.log.info({ container: c.Id }, 'container removed');
     this.emitEvent(c, 'destroy');
     this.mounts.removed(c, opts.volumes === true);
@@ -478,7 +600,7 @@ export class ContainerManager {
   /** Resolves when the condition holds, with the exit status Docker's wait endpoint returns. */
   wait(c: ContainerRecord, condition: WaitCondition): Promise<WaitResult> {
     const result = (): WaitResult => ({ StatusCode: c.State.ExitCode });
-    if (condition === 'not-running' && !this.running.has(c.Id)) return Promise.resolve(result());
+    if (condition === 'not-running' && !this.running.has(c.Id) && !c.State.Restarting) return Promise.resolve(result());
     return new Promise((resolve) => {
       const event = condition === 'removed' ? `removed:${c.Id}` : `exit:${c.Id}`;
       this.events.once(event, () => resolve(result()));
@@ -487,6 +609,9 @@ export class ContainerManager {
 
   /** Daemon shutdown: stop every running container as `docker stop` would. */
   async stopAll(): Promise<void> {
+    // Not the user's stop: policies bring these back when the daemon starts again.
+    this.shuttingDown = true;
+    for (const c of this.store.all()) if (this.awaitingRestart(c)) this.cancelRestart(c);
     await Promise.all(
       [...this.running.keys()].map((id) => {
         const c = this.store.byId(id);

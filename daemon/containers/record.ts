@@ -2,6 +2,7 @@
 // image's defaults), its state, and while it runs its network sandbox.
 import type { EndpointConfig, Sandbox } from '../network/manager';
 import type { MountPoint } from '../volumes/spec';
+import type { RestartPolicy } from './restart-policy';
 
 export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -56,6 +57,7 @@ export interface HostConfig {
   CpuPeriod: number;
   PidsLimit: number | null;
   Privileged: boolean;
+  RestartPolicy?: RestartPolicy;
   [key: string]: unknown;
 }
 
@@ -72,6 +74,8 @@ export interface ContainerRecord {
   HostConfig: HostConfig;
   State: ContainerState;
   RestartCount: number;
+  /** Stopped or killed by the user (not by a daemon shutdown): unless-stopped stays down, across daemon restarts too. */
+  HasBeenManuallyStopped?: boolean;
   /** Present while the container runs. */
   Sandbox: Sandbox | null;
   /** Volumes, binds and tmpfs mounts, worked out at create (Docker's MountPoints). */
