@@ -63,6 +63,8 @@ export class ContainerManager {
   private readonly events = new EventEmitter();
   private readonly removing = new Set<string>();
   private readonly starting = new Map<string, Promise<void>>();
+  /** docker cp on a stopped container, which mounts its overlay: starts and removals wait for it. */
+  private readonly fsHolds = new Map<string, Promise<unknown>>();
   /** stdin that arrived before the process existed; null marks its end. */
   private readonly pendingStdin = new Map<string, Array<Buffer | null>>();
   private readonly removeHooks: Array<(id: string) => void> = [];
@@ -192,7 +194,8 @@ export class ContainerManager {
   }
 
   private launch(c: ContainerRecord): Promise<void> {
-    const p = this.doStart(c)
+    const held = this.fsHolds.get(c.Id);
+    const p = (held ? held.catch(() => undefined).then(() => this.doStart(c)) : this.doStart(c))
       .finally(() => this.starting.delete(c.Id))
       .catch(async (e: unknown) => {
         // As dockerd: a container that cannot start, for whatever reason, is removed when it was meant to be (--rm).
@@ -275,6 +278,33 @@ export class ContainerManager {
         throw new StartError(`failed to create task for container: unable to start container process: ${e.message}: unknown`);
       }
       throw e;
+    }
+  }
+
+  /**
+   * Runs `fn` on the container's filesystem: given its pid while it runs (its live root), else null
+   * with the stopped filesystem held, one holder at a time. It waits for a start in flight, and a
+   * start or removal waits for it, so the overlay is never mounted twice nor removed under it.
+   */
+  async withFilesystem<T>(c: ContainerRecord, fn: (pid: number | null) => Promise<T>): Promise<T> {
+    for (;;) {
+      const start = this.starting.get(c.Id);
+      if (start) {
+        await start.catch(() => undefined);
+        continue;
+      }
+      if (c.State.Running && c.State.Pid) return fn(c.State.Pid);
+      const held = this.fsHolds.get(c.Id);
+      if (!held) break;
+      await held.catch(() => undefined);
+    }
+    if (!this.store.byId(c.Id)) throw notFound(`No such container: ${c.Id}`);
+    const mine = fn(null);
+    this.fsHolds.set(c.Id, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.fsHolds.get(c.Id) === mine) this.fsHolds.delete(c.Id);
     }
   }
 
@@ -587,6 +617,7 @@ export class ContainerManager {
         this.removing.delete(c.Id);
       }
     }
+    while (this.fsHolds.has(c.Id)) await this.fsHolds.get(c.Id)?.catch(() => undefined);
     if (!this.store.byId(c.Id)) return;
     this.store.delete(c.Id);
     this.backoffs.delete(c.Id);

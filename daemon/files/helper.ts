@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as libc from '../../native/libc';
 import { resolveInRoot } from '../util/resolve-in-root';
 import { archivePath, extractArchive, extractionPoint, FilesError, statPath, type ExtractOptions } from './archive';
+import { readOnlyRefusal, type WriteRules } from './read-only';
 
 export interface OverlayRoot {
   layersRoot: string;
@@ -34,6 +35,8 @@ export interface HelperSpec {
   op: 'stat' | 'get' | 'put';
   path: string;
   extract?: ExtractOptions;
+  /** For `put`: checked on the extraction point once resolved inside the root. */
+  writable?: WriteRules;
   root: { pid: number } | { overlay: OverlayRoot };
 }
 
@@ -93,6 +96,9 @@ async function main(): Promise<void> {
     return;
   }
   const dest = extractionPoint(spec.path);
+  // dockerd answers these with a 500 (errdefs.System around its InvalidParameter).
+  const refusal = spec.writable ? readOnlyRefusal(dest, spec.writable) : null;
+  if (refusal) throw new FilesError(500, refusal);
   await line({ ok: true });
   await extractArchive(dest, process.stdin, spec.extract ?? { noOverwriteDirNonDir: false, copyUIDGID: false });
   await line({ ok: true });
@@ -105,6 +111,6 @@ main().then(
     if (streaming) process.exit(1);
     const status = e instanceof FilesError ? e.status : 500;
     await line({ ok: false, status, message: (e as Error).message });
-    process.exit(status === 500 ? 1 : 0);
+    process.exit(e instanceof FilesError ? 0 : 1);
   },
 );

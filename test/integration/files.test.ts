@@ -1,11 +1,11 @@
 // docker cp both ways (files, directories, trailing "/" and "/."), on running and stopped
 // containers, that never escapes the container's root; docker diff from the writable layer.
-import { execFileSync } from 'child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'fs';
+import { execFileSync, spawn } from 'child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxLayerEntries, makeBusyboxArchive, makeLayerTar } from '../helpers/busybox-image';
-import { hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { DOCKER, hasDocker, startDaemon, stopAndCheck, type TestDaemon } from '../helpers/daemon';
 
 const IMG = 'berthfiles/busybox:latest';
 
@@ -25,10 +25,7 @@ describe.skipIf(!hasDocker)('files', () => {
   });
 
   afterAll(async () => {
-    if (!d) return;
-    d.docker(['rm', '-f', ...d.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
-    await d.stop();
-    expect(leftovers(d)).toEqual([]);
+    if (d) await stopAndCheck(d);
     expect(existsSync(`/etc/${tag}`)).toBe(false);
   });
 
@@ -133,7 +130,7 @@ describe.skipIf(!hasDocker)('files', () => {
     expect(d.docker(['diff', 'vols']).stdout).not.toContain('into-vol.txt');
     expect(d.docker(['cp', 'vols:/ro/h.txt', join(work, 'h-back.txt')]).status).toBe(0);
     expect(readFileSync(join(work, 'h-back.txt'), 'utf8')).toBe('from host\n');
-    expect(d.docker(['cp', join(work, 'into-vol.txt'), 'vols:/ro/']).status).not.toBe(0);
+    expect(d.docker(['cp', join(work, 'into-vol.txt'), 'vols:/ro/'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: mounted volume is marked read-only\n' });
     expect(existsSync(join(host, 'into-vol.txt'))).toBe(false);
     // The container sees on its next run what cp put in the volume.
     expect(d.docker(['start', '-a', 'vols']).status).toBe(0);
@@ -200,16 +197,118 @@ describe.skipIf(!hasDocker)('files', () => {
     return api.then((res) => expect(res.body.slice(0, 2)).toEqual([{ Path: '/bin', Kind: 0 }, { Path: '/bin/true', Kind: 2 }]));
   });
 
-  it('keeps ownership with cp -a and refuses a read-only root', () => {
+  it('keeps ownership with cp -a', () => {
     const own = join(work, 'owned');
     writeFileSync(own, 'mine');
     execFileSync('chown', ['1234:4321', own]);
     expect(d.docker(['cp', '-a', own, 'live:/tmp/owned']).status).toBe(0);
     expect(d.docker(['exec', 'live', 'stat', '-c', '%u:%g', '/tmp/owned']).stdout).toBe('1234:4321\n');
     expect(statSync(own).uid).toBe(1234);
-    expect(d.docker(['run', '-d', '--read-only', '--name', 'ro', IMG, 'sleep', '300']).status).toBe(0);
-    const ro = d.docker(['cp', own, 'ro:/tmp/owned']);
-    expect(ro.status).not.toBe(0);
-    expect(ro.stderr).toContain('container rootfs is marked read-only');
+  });
+
+  const refused = (message: string) => ({ status: 1, stdout: '', stderr: `Error response from daemon: ${message}\n` });
+  const RO_VOLUME = refused('mounted volume is marked read-only');
+  const RO_ROOT = refused('container rootfs is marked read-only');
+
+  it('refuses a read-only bind or volume of a running container with dockerd\'s message', () => {
+    const host = join(work, 'ro-running');
+    mkdirSync(host);
+    const vol = `${tag}-rovol`;
+    expect(d.docker(['run', '-d', '--name', 'romounts', '-v', `${host}:/robind:ro`, '-v', `${vol}:/rovol:ro`, '-v', `${host}:/rw`, IMG, 'sleep', '300']).status).toBe(0);
+    const file = join(work, 'in.txt');
+    expect(d.docker(['cp', file, 'romounts:/robind/'])).toEqual(RO_VOLUME);
+    expect(d.docker(['cp', file, 'romounts:/robind/renamed.txt'])).toEqual(RO_VOLUME);
+    expect(d.docker(['cp', file, 'romounts:/rovol'])).toEqual(RO_VOLUME);
+    expect(d.docker(['cp', join(work, 'tree'), 'romounts:/rovol/tree'])).toEqual(RO_VOLUME);
+    expect(existsSync(join(host, 'in.txt'))).toBe(false);
+    expect(existsSync(join(host, 'renamed.txt'))).toBe(false);
+    expect(d.docker(['exec', 'romounts', 'ls', '-A', '/rovol']).stdout).toBe('');
+    // The same directory bound writable elsewhere takes the copy.
+    expect(d.docker(['cp', file, 'romounts:/rw/'])).toMatchObject({ status: 0, stderr: '' });
+    expect(readFileSync(join(host, 'in.txt'), 'utf8')).toBe('hello cp\n');
+    expect(d.docker(['rm', '-f', 'romounts']).status).toBe(0);
+    expect(d.docker(['volume', 'rm', vol]).status).toBe(0);
+  });
+
+  it('with --read-only, refuses the root filesystem but copies into writable mounts, running or stopped', () => {
+    const host = join(work, 'rw-of-ro');
+    mkdirSync(host);
+    const vol = `${tag}-rwvol`;
+    const file = join(work, 'in.txt');
+    const mounts = ['-v', `${vol}:/data`, '-v', `${host}:/bind`, '-v', `${host}:/robind:ro`];
+    expect(d.docker(['run', '-d', '--read-only', '--name', 'ro', ...mounts, IMG, 'sleep', '300']).status).toBe(0);
+    expect(d.docker(['cp', file, 'ro:/tmp/'])).toEqual(RO_ROOT);
+    expect(d.docker(['cp', file, 'ro:/'])).toEqual(RO_ROOT);
+    expect(d.docker(['cp', file, 'ro:/robind/'])).toEqual(RO_VOLUME);
+    expect(d.docker(['cp', file, 'ro:/data/'])).toMatchObject({ status: 0, stderr: '' });
+    expect(d.docker(['cp', join(work, 'tree'), 'ro:/bind/tree'])).toMatchObject({ status: 0, stderr: '' });
+    expect(d.docker(['exec', 'ro', 'cat', '/data/in.txt', '/bind/tree/sub/b.txt']).stdout).toBe('hello cp\nbeta\n');
+    // A link in the volume to the root filesystem leads to the read-only part: refused (dockerd resolves first).
+    expect(d.docker(['exec', 'ro', 'ln', '-s', '/etc', '/data/toetc']).status).toBe(0);
+    expect(d.docker(['cp', file, 'ro:/data/toetc'])).toEqual(RO_ROOT);
+    expect(d.docker(['exec', 'ro', 'ls', '/etc']).stdout).not.toContain('in.txt');
+    expect(d.docker(['diff', 'ro']).stdout).not.toContain('in.txt');
+    // Stopped: the helper's overlay is writable, the rule still holds.
+    expect(d.docker(['rm', '-f', 'ro']).status).toBe(0);
+    writeFileSync(join(work, 'second.txt'), 'second\n');
+    expect(d.docker(['create', '--read-only', '--name', 'rostopped', ...mounts, IMG, 'cat', '/data/second.txt', '/bind/second.txt']).status).toBe(0);
+    expect(d.docker(['cp', join(work, 'second.txt'), 'rostopped:/etc/'])).toEqual(RO_ROOT);
+    expect(d.docker(['cp', join(work, 'second.txt'), 'rostopped:/robind/'])).toEqual(RO_VOLUME);
+    expect(d.docker(['cp', join(work, 'second.txt'), 'rostopped:/data/'])).toMatchObject({ status: 0, stderr: '' });
+    expect(d.docker(['cp', join(work, 'second.txt'), 'rostopped:/bind/'])).toMatchObject({ status: 0, stderr: '' });
+    expect(d.docker(['cp', join(work, 'second.txt'), 'rostopped:/data/toetc'])).toEqual(RO_ROOT);
+    expect(d.docker(['start', '-a', 'rostopped'])).toMatchObject({ status: 0, stdout: 'second\nsecond\n' });
+    expect(d.docker(['diff', 'rostopped']).stdout).not.toContain('second.txt');
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`${d.execRoot}/cp`);
+    expect(d.docker(['rm', 'rostopped']).status).toBe(0);
+    expect(d.docker(['volume', 'rm', vol]).status).toBe(0);
+  });
+
+  it('a start while cp works on the stopped container waits for it, and nothing is left mounted', async () => {
+    expect(d.docker(['create', '--name', 'racer', IMG, 'cat', '/tmp/race.txt']).status).toBe(0);
+    const tar = await makeLayerTar([{ name: 'race.txt', content: 'copied before the start\n' }]);
+    const env = { ...process.env, DOCKER_HOST: d.host };
+    const exited = (p: ReturnType<typeof spawn>): Promise<{ code: number | null; out: string }> => {
+      let out = '';
+      p.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+      p.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+      return new Promise((resolve) => p.on('close', (code) => resolve({ code, out })));
+    };
+    const cp = spawn(DOCKER, ['cp', '-', 'racer:/tmp'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const cpDone = exited(cp);
+    // Half the archive: the helper is extracting and waits for the rest.
+    cp.stdin?.write(tar.subarray(0, 512));
+    const cmdline = (pid: string): string[] => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      } catch {
+        return []; // Gone meanwhile.
+      }
+    };
+    const helperRunning = (): boolean =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .map(cmdline)
+        .some((args) => args.some((a) => a.endsWith('files/helper.js')) && args.some((a) => a.includes('"op":"put"') && a.includes(d.dataRoot)));
+    for (let i = 0; i < 100 && !helperRunning(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(helperRunning()).toBe(true);
+    const start = spawn(DOCKER, ['start', '-a', 'racer'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const startDone = exited(start);
+    try {
+      // The start is held while the copy is in flight (unheld, it runs within a second).
+      const status = async (): Promise<string> => (await d.api<{ State: { Status: string } }>('GET', '/containers/racer/json')).body.State.Status;
+      for (let i = 0; i < 20 && (await status()) === 'created'; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await status()).toBe('created');
+      expect(start.exitCode).toBeNull();
+    } finally {
+      // Awaited here too: a failed check must not leave the copy (and what waits for it) hanging.
+      cp.stdin?.end(tar.subarray(512));
+      await cpDone;
+    }
+    expect(await cpDone).toEqual({ code: 0, out: '' });
+    expect(await startDone).toEqual({ code: 0, out: 'copied before the start\n' });
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`${d.execRoot}/cp`);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`upperdir=${d.dataRoot}`);
+    expect(d.docker(['rm', '-f', 'racer']).status).toBe(0);
   });
 });

@@ -10,7 +10,7 @@ import { containerChanges } from '../../files/changes';
 import { runHelper, type HelperRun } from '../../files/client';
 import type { HelperMount, HelperSpec } from '../../files/helper';
 import { qbool } from '../app';
-import { ApiError, badRequest } from '../errors';
+import { badRequest } from '../errors';
 
 type Req = FastifyRequest<{ Params: { id: string }; Querystring: Record<string, string> }>;
 
@@ -27,17 +27,16 @@ const statHeader = (stat: PathStat): string => Buffer.from(JSON.stringify(stat))
 
 export function registerFileRoutes(app: FastifyInstance, deps: FilesDeps): void {
   const { containers } = deps;
-  /** One overlay helper at a time per stopped container: two mounts must not share an upper dir. */
-  const locks = new Map<string, Promise<unknown>>();
-
-  /** Runs the helper in the container's root: its live root while it runs, else its overlay, mounted privately. */
-  const helper = async (c: ContainerRecord, ref: string, op: Omit<HelperSpec, 'root'>, use: (run: HelperRun) => Promise<void>): Promise<void> => {
-    if (c.State.Running && c.State.Pid) {
-      const run = await runHelper({ ...op, root: { pid: c.State.Pid } }, ref);
-      return use(run).finally(() => run.kill());
-    }
-    const previous = locks.get(c.Id) ?? Promise.resolve();
-    const mine = previous.catch(() => undefined).then(async () => {
+  /**
+   * Runs the helper in the container's root: its live root while it runs, else its overlay, mounted
+   * privately by the helper while the manager holds the stopped filesystem (a start waits for it).
+   */
+  const helper = (c: ContainerRecord, ref: string, op: Omit<HelperSpec, 'root'>, use: (run: HelperRun) => Promise<void>): Promise<void> =>
+    containers.withFilesystem(c, async (pid) => {
+      if (pid !== null) {
+        const run = await runHelper({ ...op, root: { pid } }, ref);
+        return use(run).finally(() => run.kill());
+      }
       const mountpoint = `${deps.execRoot}/cp/${randomBytes(8).toString('hex')}`;
       mkdirSync(mountpoint, { recursive: true });
       let run: HelperRun | undefined;
@@ -60,11 +59,6 @@ export function registerFileRoutes(app: FastifyInstance, deps: FilesDeps): void 
         rmSync(mountpoint, { recursive: true, force: true });
       }
     });
-    locks.set(c.Id, mine);
-    return mine.finally(() => {
-      if (locks.get(c.Id) === mine) locks.delete(c.Id);
-    });
-  };
 
   const pathOf = (req: Req): string => {
     const path = req.query.path;
@@ -102,9 +96,12 @@ export function registerFileRoutes(app: FastifyInstance, deps: FilesDeps): void 
   app.put('/containers/:id/archive', async (req: Req, reply: FastifyReply) => {
     const c = containers.find(req.params.id);
     const path = pathOf(req);
-    if (c.HostConfig.ReadonlyRootfs) throw new ApiError(403, 'container rootfs is marked read-only');
     const extract = { noOverwriteDirNonDir: qbool(req.query.noOverwriteDirNonDir), copyUIDGID: qbool(req.query.copyUIDGID) };
-    await helper(c, req.params.id, { op: 'put', path, extract }, async (run) => {
+    const writable = {
+      readonlyRootfs: c.HostConfig.ReadonlyRootfs === true,
+      mounts: (c.MountPoints ?? []).filter((m) => !m.Hidden).map((m) => ({ destination: m.Destination, rw: m.RW })),
+    };
+    await helper(c, req.params.id, { op: 'put', path, extract, writable }, async (run) => {
       req.raw.pipe(run.input);
       await run.result;
     });
