@@ -10,6 +10,7 @@ import { ExecManager } from './containers/exec';
 import { ContainerManager } from './containers/manager';
 import { ContainerStore } from './containers/store';
 import { EventBus } from './events/bus';
+import { HealthMonitor } from './health/monitor';
 import { dirSize } from './util/disk-usage';
 import { ImageStore } from './images/store';
 import { BlobOrigins } from './registry/origins';
@@ -101,6 +102,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   await containers.reconcile();
   const execs = new ExecManager(cgroups, log, bus);
   containers.onRemove((id) => execs.forget(id));
+  const health = new HealthMonitor({ execs, bus, log, find: (id) => store.byId(id), save: (c) => store.save(c) }, store.all());
 
   const app = createApp(log);
   const hijack = new HijackRouter();
@@ -193,6 +195,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
         log.info('shutting down');
         // Containers first, while their clients can still be told; then every connection goes.
         await containers.stopAll();
+        health.close();
         await app.close().catch(() => undefined);
         await network.shutdown();
         volumes.unmountAll();

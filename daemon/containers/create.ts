@@ -1,5 +1,6 @@
 // POST /containers/create: validate the body as Docker does and merge the image's defaults into it.
 import { cpus, hostname } from 'os';
+import { mergeHealthcheck, parseHealthcheck, type HealthConfig } from '../health/config';
 import { badRequest } from '../server/errors';
 import { parseNetworkMode, type EndpointConfig } from '../network/manager';
 import { newId } from '../util/ids';
@@ -19,6 +20,7 @@ export interface ImageDefaults {
     Volumes?: Record<string, object> | null;
     StopSignal?: string;
     OnBuild?: string[] | null;
+    Healthcheck?: HealthConfig | null;
   };
 }
 
@@ -104,6 +106,7 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
   const argv = [...(entrypoint ?? []), ...(cmd ?? [])];
   if (argv.length === 0) throw badRequest('No command specified');
 
+  const healthcheck = mergeHealthcheck(parseHealthcheck(body.Healthcheck), image.config.Healthcheck);
   const labels = { ...(image.config.Labels ?? {}), ...(field<Record<string, string>>(body, 'Labels', 'object', 'Config') ?? {}) };
   const exposed = { ...(image.config.ExposedPorts ?? {}), ...(field<Record<string, object>>(body, 'ExposedPorts', 'object', 'Config') ?? {}) };
   // The image's VOLUME entries and the container's own add up, as dockerd merges them.
@@ -122,6 +125,7 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     StdinOnce: field<boolean>(body, 'StdinOnce', 'boolean', 'Config') ?? false,
     Env: env,
     Cmd: cmd,
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
     Image: field<string>(body, 'Image', 'string', 'Config') ?? '',
     Volumes: Object.keys(volumes).length ? volumes : null,
     WorkingDir: field<string>(body, 'WorkingDir', 'string', 'Config') || image.config.WorkingDir || '',

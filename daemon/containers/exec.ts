@@ -85,6 +85,11 @@ export class ExecManager {
     for (const [id, e] of this.execs) if (e.ContainerID === containerId) this.execs.delete(id);
   }
 
+  /** Forgets one finished exec (a health probe, which nobody inspects afterwards). */
+  discard(id: string): void {
+    this.execs.delete(id);
+  }
+
   /**
    * Starts the process; output goes to `io` until it exits. A process that cannot start reports
    * Docker's message on stdout and gets exit code 126 or 127, as Docker's exec does.

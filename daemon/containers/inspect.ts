@@ -214,6 +214,7 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
     const up = humanDuration(now - Date.parse(s.StartedAt));
     if (s.Paused) return `Up ${up} (Paused)`;
     if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+    if (s.Health) return `Up ${up} (${s.Health.Status === 'starting' ? 'health: starting' : s.Health.Status})`;
     return `Up ${up}`;
   }
   if (s.Status === 'removing') return 'Removal In Progress';

@@ -52,8 +52,7 @@ export function listFilter(f: Record<string, string[]>, ctx: ListContext): (c: C
         return i < 0 ? v in c.Config.Labels : c.Config.Labels[v.slice(0, i)] === v.slice(i + 1);
       }) &&
       any('exited', (v) => !c.State.Running && c.State.StartedAt !== ZERO_TIME && c.State.ExitCode === Number(v)) &&
-      // No health checks run here: every container is "none".
-      any('health', (v) => v === 'none') &&
+      any('health', (v) => (c.State.Health?.Status ?? 'none') === v) &&
       (!f.ancestor?.length || ancestors.includes(c.Image)) &&
       (before === undefined || at > before) &&
       (since === undefined || at < since) &&

@@ -1,5 +1,6 @@
 // A container as the daemon keeps it: Docker's Config and HostConfig as sent (after merging the
 // image's defaults), its state, and while it runs its network sandbox.
+import type { HealthConfig, HealthState } from '../health/config';
 import type { EndpointConfig, Sandbox } from '../network/manager';
 import type { MountPoint } from '../volumes/spec';
 import type { RestartPolicy } from './restart-policy';
@@ -18,6 +19,8 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Present once a container with a health check has started. */
+  Health?: HealthState;
 }
 
 /** Docker's container Config (the subset of fields berth acts on is typed; the rest passes through). */
@@ -34,6 +37,7 @@ export interface ContainerConfig {
   StdinOnce: boolean;
   Env: string[];
   Cmd: string[] | null;
+  Healthcheck?: HealthConfig;
   Image: string;
   Volumes: Record<string, object> | null;
   WorkingDir: string;

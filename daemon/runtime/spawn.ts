@@ -72,6 +72,8 @@ export async function spawnProcess(spec: InitSpec, opts: { stdin: boolean }): Pr
   });
   const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
   const specPipe = child.stdio[3] as Writable;
+  // An init killed before it read its spec (its container died meanwhile) resets this socket; the exit reports it.
+  specPipe.on('error', () => undefined);
   specPipe.end(JSON.stringify(spec));
   let consoleFd: number | null = null;
   const messages = await Promise.race([
