@@ -171,15 +171,16 @@ export function buildContainerConfig(
   if (f.rm && restartPolicy.Name !== 'no' && restartPolicy.Name !== '') throw new Error('conflicting options: cannot specify both --restart and --rm');
 
   let healthcheck: Record<string, unknown> | undefined;
-  const haveHealth = f.healthCmd !== undefined || f.healthInterval !== undefined || f.healthTimeout !== undefined || f.healthStartPeriod !== undefined || f.healthRetries !== undefined;
+  const interval = durationNanos(f.healthInterval, '--health-interval');
+  const timeout = durationNanos(f.healthTimeout, '--health-timeout');
+  const start = durationNanos(f.healthStartPeriod, '--health-start-period');
+  const retries = num(f.healthRetries, '--health-retries');
+  // As the docker CLI: a flag at its zero value counts as not given.
+  const haveHealth = Boolean(f.healthCmd) || interval !== 0 || timeout !== 0 || start !== 0 || retries !== 0;
   if (f.noHealthcheck) {
     if (haveHealth) throw new Error('--no-healthcheck conflicts with --health-* options');
     healthcheck = { Test: ['NONE'] };
   } else if (haveHealth) {
-    const interval = durationNanos(f.healthInterval, '--health-interval');
-    const timeout = durationNanos(f.healthTimeout, '--health-timeout');
-    const start = durationNanos(f.healthStartPeriod, '--health-start-period');
-    const retries = num(f.healthRetries, '--health-retries');
     if (interval < 0) throw new Error('--health-interval cannot be negative');
     if (timeout < 0) throw new Error('--health-timeout cannot be negative');
     if (retries < 0) throw new Error('--health-retries cannot be negative');

@@ -114,6 +114,7 @@ describe.skipIf(!hasDocker)('health checks', () => {
     expect(psStatus('hc')).toMatch(/^Up .+ \(Paused\)$/);
     expect(d.docker(['unpause', 'hc']).status).toBe(0);
     await until('hc', (h) => h.Status === 'healthy');
+    expect(d.docker(['rm', '-f', 'hc']).status).toBe(0);
   });
 
   it('a probe past --health-timeout is killed and fails with the timeout text', async () => {
@@ -178,6 +179,18 @@ describe.skipIf(!hasDocker)('health checks', () => {
     expect(d.docker(['inspect', '-f', '{{json .Config.Healthcheck}}', 'imported']).stdout).toBe('{"Test":["CMD","true"],"Interval":200000000}\n');
     await until('imported', (h) => h.Status === 'healthy');
     expect(d.docker(['rm', '-f', 'base', 'fromimage', 'merged', 'nohc', 'imported']).status).toBe(0);
+  });
+
+  it("berth's own client sets the flags and shows the status", async () => {
+    const run = d.berth(['run', '-d', '--name', 'viaberth', '--health-cmd', 'true', '--health-interval', '200ms', '--health-retries', '1', IMG, 'sleep', '300']);
+    expect(run.status).toBe(0);
+    await until('viaberth', (h) => h.Status === 'healthy');
+    expect(d.berth(['inspect', '--format', '{{.State.Health.Status}} {{.State.Health.FailingStreak}}', 'viaberth']).stdout).toBe('healthy 0\n');
+    expect(d.berth(['ps', '--filter', 'health=healthy', '--format', '{{.Names}} {{.Status}}']).stdout).toMatch(/^viaberth Up .+ \(healthy\)$/m);
+    const conflict = d.berth(['run', '-d', '--no-healthcheck', '--health-cmd', 'true', IMG, 'true']);
+    expect(conflict.status).toBe(125);
+    expect(conflict.stderr).toContain('--no-healthcheck conflicts with --health-* options');
+    expect(d.docker(['rm', '-f', 'viaberth']).status).toBe(0);
   });
 
   it('refuses bad settings with dockerd messages, before anything is made', async () => {

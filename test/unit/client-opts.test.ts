@@ -206,6 +206,24 @@ describe('create body', () => {
     expect(() => buildContainerConfig({ rm: true, restart: 'always' }, 'x', [])).toThrow('conflicting options: cannot specify both --restart and --rm');
     expect(() => buildContainerConfig({ network: ['host', 'mynet'] }, 'x', [])).toThrow('conflicting options: cannot attach both user-defined and non-user-defined network-modes');
   });
+
+  it('builds Healthcheck from the --health-* flags as the docker CLI does', () => {
+    const hc = (f: Record<string, unknown>) => buildContainerConfig(f, 'x', []).config.Healthcheck;
+    expect(hc({ healthCmd: 'test -f /ok', healthInterval: '200ms', healthTimeout: '1s', healthStartPeriod: '1m', healthRetries: '2' })).toEqual({
+      Test: ['CMD-SHELL', 'test -f /ok'],
+      Interval: 200_000_000,
+      Timeout: 1_000_000_000,
+      StartPeriod: 60_000_000_000,
+      Retries: 2,
+    });
+    expect(hc({ healthInterval: '1s' })).toEqual({ Interval: 1_000_000_000 });
+    // Zero values are as good as absent.
+    expect(hc({ healthInterval: '0s', healthRetries: '0' })).toBeUndefined();
+    expect(hc({ noHealthcheck: true, healthInterval: '0s' })).toEqual({ Test: ['NONE'] });
+    expect(() => hc({ noHealthcheck: true, healthCmd: 'true' })).toThrow('--no-healthcheck conflicts with --health-* options');
+    expect(() => hc({ healthRetries: '-1' })).toThrow('--health-retries cannot be negative');
+    expect(() => hc({ healthInterval: '-1s' })).toThrow('--health-interval cannot be negative');
+  });
 });
 
 describe('run exit statuses', () => {
