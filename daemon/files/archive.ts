@@ -60,7 +60,8 @@ function goBase(p: string): string {
 
 /** The absolute path as asked, keeping a trailing "/" or "/." (they change what cp means). */
 export function absolutePath(path: string): string {
-  const joined = posix.join('/', path);
+  // Cleaned as Go's filepath.Join cleans (posix.join keeps a trailing slash), then the marker put back once.
+  const joined = posix.join('/', path).replace(/(.)\/+$/, '$1');
   if (path.endsWith('/.') || path === '.') return joined === '/' ? '/.' : `${joined}/.`;
   if (path.endsWith('/') && joined !== '/') return `${joined}/`;
   return joined;
