@@ -238,11 +238,14 @@ describe.skipIf(!hasDocker)('files', () => {
     const mounts = ['-v', `${vol}:/data`, '-v', `${host}:/bind`, '-v', `${host}:/robind:ro`];
     expect(d.docker(['run', '-d', '--read-only', '--name', 'ro', ...mounts, IMG, 'sleep', '300']).status).toBe(0);
     expect(d.docker(['cp', file, 'ro:/tmp/'])).toEqual(RO_ROOT);
+    expect(d.berth(['cp', file, 'ro:/tmp/'])).toEqual(RO_ROOT);
+    expect(d.berth(['cp', file, 'ro:/robind/'])).toEqual(RO_VOLUME);
+    expect(d.berth(['cp', file, 'ro:/data/berth.txt'])).toMatchObject({ status: 0, stderr: '' });
     expect(d.docker(['cp', file, 'ro:/'])).toEqual(RO_ROOT);
     expect(d.docker(['cp', file, 'ro:/robind/'])).toEqual(RO_VOLUME);
     expect(d.docker(['cp', file, 'ro:/data/'])).toMatchObject({ status: 0, stderr: '' });
     expect(d.docker(['cp', join(work, 'tree'), 'ro:/bind/tree'])).toMatchObject({ status: 0, stderr: '' });
-    expect(d.docker(['exec', 'ro', 'cat', '/data/in.txt', '/bind/tree/sub/b.txt']).stdout).toBe('hello cp\nbeta\n');
+    expect(d.docker(['exec', 'ro', 'cat', '/data/in.txt', '/data/berth.txt', '/bind/tree/sub/b.txt']).stdout).toBe('hello cp\nhello cp\nbeta\n');
     // A link in the volume to the root filesystem leads to the read-only part: refused (dockerd resolves first).
     expect(d.docker(['exec', 'ro', 'ln', '-s', '/etc', '/data/toetc']).status).toBe(0);
     expect(d.docker(['cp', file, 'ro:/data/toetc'])).toEqual(RO_ROOT);
