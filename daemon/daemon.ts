@@ -30,6 +30,8 @@ import { registerNetworkRoutes } from './server/routes/networks';
 import { registerSystemRoutes } from './server/routes/system';
 import { registerVolumeRoutes } from './server/routes/volumes';
 import { registerDiskUsageRoutes } from './server/routes/disk-usage';
+import { registerBuildRoutes } from './server/routes/build';
+import { buildContainers, pullForBuild } from './build/backend';
 import { summarizeContainer } from './containers/inspect';
 import { ContainerMounts } from './volumes/container-mounts';
 import { VolumeStore } from './volumes/store';
@@ -104,6 +106,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   containers.onRemove((id) => execs.forget(id));
   const health = new HealthMonitor({ execs, bus, log, find: (id) => store.byId(id), save: (c) => store.save(c) }, store.all());
 
+  const origins = new BlobOrigins(`${cfg.dataRoot}/image/distribution.json`);
   const app = createApp(log);
   const hijack = new HijackRouter();
   hijack.attach(app.server);
@@ -165,7 +168,15 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     runningUsers: (imageId) => containers.list().filter((c) => c.Image === imageId && c.State.Running).map((c) => c.Id),
     registry: { insecureRegistries: cfg.insecureRegistries, registryMirrors: cfg.registryMirrors },
     events: bus,
-    origins: new BlobOrigins(`${cfg.dataRoot}/image/distribution.json`),
+    origins,
+  });
+  registerBuildRoutes(app, {
+    images,
+    containers: buildContainers({ images, containers, mounts, containerDir: (id) => store.dir(id) }),
+    pull: pullForBuild({ images, log, events: bus, registry: { insecureRegistries: cfg.insecureRegistries, registryMirrors: cfg.registryMirrors }, origins }),
+    usedBy: (imageId) => containers.list().filter((c) => c.Image === imageId).map((c) => c.Id),
+    events: bus,
+    log,
   });
   registerCommitRoutes(app, {
     images,

@@ -2,7 +2,7 @@
 // Kept in memory (the last MAX events) for `since`/`until` replays, as dockerd does.
 import { EventEmitter } from 'events';
 
-export type EventType = 'container' | 'image' | 'network' | 'volume' | 'daemon';
+export type EventType = 'container' | 'image' | 'network' | 'volume' | 'daemon' | 'builder';
 
 /** A message as `GET /events` sends it (the EventMessage of the Engine API, with the legacy keys). */
 export interface EventMessage {

@@ -5,6 +5,7 @@
 import { constants } from 'os';
 import { posix } from 'path';
 import { badRequest } from '../server/errors';
+import { processWord, processWords } from '../build/lex';
 import type { HealthConfig, ImageContainerConfig } from './config';
 
 const COMMIT_COMMANDS = new Set(['cmd', 'entrypoint', 'healthcheck', 'env', 'expose', 'label', 'onbuild', 'stopsignal', 'user', 'volume', 'workdir']);
@@ -65,84 +66,6 @@ function splitWords(rest: string): string[] {
   return words;
 }
 
-function lookup(env: string[], name: string): string | undefined {
-  for (let i = env.length - 1; i >= 0; i--) {
-    const eq = env[i].indexOf('=');
-    if (eq >= 0 && env[i].slice(0, eq) === name) return env[i].slice(eq + 1);
-  }
-  return undefined;
-}
-
-/**
- * Shell-style word processing as the Dockerfile lexer does it: quotes removed, backslash escapes,
- * `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR:+alternative}` (and the forms without colon).
- * With `split`, unquoted whitespace separates words.
- */
-function processWords(input: string, env: string[], split: boolean): string[] {
-  const words: string[] = [];
-  let word = '';
-  let started = false;
-  let i = 0;
-  const variable = (): string => {
-    i++; // past '$'
-    if (input[i] === '{') {
-      const close = input.indexOf('}', i);
-      if (close < 0) throw badRequest(`failed to process "${input}": missing '}'`);
-      const body = input.slice(i + 1, close);
-      i = close + 1;
-      const m = /^([A-Za-z0-9_]+)(?:(:?[-+])([\s\S]*))?$/.exec(body);
-      if (!m) throw badRequest(`failed to process "${input}": unsupported modifier (${body}) in substitution`);
-      const value = lookup(env, m[1]);
-      const set = m[2]?.startsWith(':') ? !!value : value !== undefined;
-      if (m[2]?.endsWith('-')) return set ? (value as string) : processWords(m[3], env, false).join('');
-      if (m[2]?.endsWith('+')) return set ? processWords(m[3], env, false).join('') : '';
-      return value ?? '';
-    }
-    const m = /^[A-Za-z0-9_]+/.exec(input.slice(i));
-    if (!m) return '$';
-    i += m[0].length;
-    return lookup(env, m[0]) ?? '';
-  };
-  while (i < input.length) {
-    const ch = input[i];
-    if (split && /\s/.test(ch)) {
-      if (started) words.push(word);
-      word = '';
-      started = false;
-      i++;
-      continue;
-    }
-    started = true;
-    if (ch === "'") {
-      const close = input.indexOf("'", i + 1);
-      if (close < 0) throw badRequest(`failed to process "${input}": unexpected end of statement while looking for matching single-quote`);
-      word += input.slice(i + 1, close);
-      i = close + 1;
-    } else if (ch === '"') {
-      i++;
-      while (i < input.length && input[i] !== '"') {
-        if (input[i] === '\\' && ['"', '$', '\\'].includes(input[i + 1])) {
-          word += input[i + 1];
-          i += 2;
-        } else if (input[i] === '$') word += variable();
-        else word += input[i++];
-      }
-      if (i >= input.length) throw badRequest(`failed to process "${input}": unexpected end of statement while looking for matching double-quote`);
-      i++;
-    } else if (ch === '\\') {
-      word += input[i + 1] ?? '';
-      i += 2;
-    } else if (ch === '$') word += variable();
-    else {
-      word += ch;
-      i++;
-    }
-  }
-  if (started || !split) words.push(word);
-  return words;
-}
-
-const processWord = (word: string, env: string[]): string => processWords(word, env, false)[0];
 
 /** `["a","b"]` is the exec form; anything else the shell form, kept as one string. */
 function maybeJson(rest: string): { args: string[]; json: boolean } {
@@ -256,6 +179,129 @@ function validSignal(sig: string): void {
   if (!(name in constants.signals)) throw badRequest(`Invalid signal: ${sig}`);
 }
 
+/** What one instruction did: Docker's commit comment for the history (`ENV A=b`, `CMD ["sh"]`). */
+export interface Applied {
+  comment: string;
+}
+
+export interface InstructionContext {
+  /** Words are expanded with these (the config's Env, and the build's args in a build). */
+  env: string[];
+  /** A CMD came earlier in this change set or build stage: a later ENTRYPOINT keeps it. */
+  cmdSet: boolean;
+}
+
+/** Go's %q of a []string, as Docker formats CMD and ENTRYPOINT in history: `["a" "b"]`. */
+export function goQuoteList(list: string[] | null | undefined): string {
+  return `[${(list ?? []).map((s) => JSON.stringify(s)).join(' ')}]`;
+}
+
+/** Go's time.Duration String(): 0s, 1.5s, 1m30s, 300ms. */
+export function goDuration(ns: number): string {
+  if (ns === 0) return '0s';
+  const sign = ns < 0 ? '-' : '';
+  let u = Math.abs(ns);
+  const num = (n: number): string => String(Number(n.toFixed(9)));
+  if (u < 1e3) return `${sign}${u}ns`;
+  if (u < 1e6) return `${sign}${num(u / 1e3)}µs`;
+  if (u < 1e9) return `${sign}${num(u / 1e6)}ms`;
+  const h = Math.floor(u / 3600e9);
+  u -= h * 3600e9;
+  const m = Math.floor(u / 60e9);
+  u -= m * 60e9;
+  return `${sign}${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${num(u / 1e9)}s`;
+}
+
+/** Go's %q of a *HealthConfig, as Docker writes HEALTHCHECK in history. */
+function goQuoteHealth(h: HealthConfig): string {
+  const retries = h.Retries ?? 0;
+  const rune = retries >= 32 && retries < 127 ? `'${String.fromCharCode(retries)}'` : `'\\x${retries.toString(16).padStart(2, '0')}'`;
+  return `&{${goQuoteList(h.Test)} "${goDuration(h.Interval ?? 0)}" "${goDuration(h.Timeout ?? 0)}" "${goDuration(h.StartPeriod ?? 0)}" ${rune}}`;
+}
+
+/**
+ * One commit instruction (`name` in any case, `rest` its arguments) applied to `c` in place, as
+ * the builder's dispatchers do; throws Docker's 400 messages on anything invalid.
+ */
+export function applyInstruction(c: ImageContainerConfig, name: string, rest: string, ctx: InstructionContext): Applied {
+  const instruction = name.toUpperCase();
+  const env = ctx.env;
+  switch (instruction) {
+    case 'CMD':
+    case 'ENTRYPOINT': {
+      const { args, json } = maybeJson(rest);
+      const value = json ? args : [...(c.Shell?.length ? c.Shell : DEFAULT_SHELL), ...args];
+      if (instruction === 'CMD') {
+        c.Cmd = value;
+        if (args.length) ctx.cmdSet = true;
+        return { comment: `CMD ${goQuoteList(c.Cmd)}` };
+      }
+      c.Entrypoint = json || args.length ? value : null;
+      // A new ENTRYPOINT drops an inherited CMD unless this same change set gave one.
+      if (!ctx.cmdSet) c.Cmd = null;
+      return { comment: `ENTRYPOINT ${goQuoteList(c.Entrypoint)}` };
+    }
+    case 'ENV': {
+      const next = [...(c.Env ?? [])];
+      const pairs = keyValues(rest, 'ENV', env);
+      for (const [k, v] of pairs) {
+        const i = next.findIndex((e) => e.split('=')[0] === k);
+        if (i >= 0) next[i] = `${k}=${v}`;
+        else next.push(`${k}=${v}`);
+      }
+      c.Env = next;
+      return { comment: `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}` };
+    }
+    case 'LABEL': {
+      const pairs = keyValues(rest, 'LABEL', env);
+      c.Labels = { ...(c.Labels ?? {}), ...Object.fromEntries(pairs) };
+      return { comment: `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}` };
+    }
+    case 'EXPOSE': {
+      const specs = rest.split(/\s+/).filter(Boolean);
+      if (specs.length === 0) throw badRequest('EXPOSE requires at least one argument');
+      const words = specs.sort().flatMap((s) => processWords(s, env, true));
+      const ports = exposedPorts(words);
+      c.ExposedPorts = { ...(c.ExposedPorts ?? {}), ...Object.fromEntries(ports.map((p) => [p, {}])) };
+      return { comment: `EXPOSE ${words.join(' ')}` };
+    }
+    case 'USER':
+      c.User = exactlyOne(rest, 'USER', env);
+      return { comment: `USER ${c.User}` };
+    case 'WORKDIR': {
+      const dir = exactlyOne(rest, 'WORKDIR', env);
+      c.WorkingDir = dir.startsWith('/') ? posix.normalize(dir) : posix.join('/', c.WorkingDir ?? '', dir);
+      return { comment: `WORKDIR ${c.WorkingDir}` };
+    }
+    case 'VOLUME': {
+      const { args, json } = maybeJson(rest);
+      const list = (json ? args : rest.split(/\s+/).filter(Boolean)).map((v) => processWord(v.trim(), env));
+      if (list.length === 0) throw badRequest('VOLUME requires at least one argument');
+      if (list.some((v) => !v)) throw badRequest('VOLUME specified can not be an empty string');
+      c.Volumes = { ...(c.Volumes ?? {}), ...Object.fromEntries(list.map((v) => [v, {}])) };
+      return { comment: `VOLUME [${list.join(' ')}]` };
+    }
+    case 'STOPSIGNAL': {
+      const sig = exactlyOne(rest, 'STOPSIGNAL', env);
+      validSignal(sig);
+      c.StopSignal = sig;
+      return { comment: `STOPSIGNAL ${sig}` };
+    }
+    case 'ONBUILD': {
+      if (!rest) throw badRequest('ONBUILD requires at least one argument');
+      const trigger = rest.split(/\s+/)[0].toUpperCase();
+      if (trigger === 'ONBUILD') throw badRequest('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
+      if (trigger === 'MAINTAINER' || trigger === 'FROM') throw badRequest(`${trigger} isn't allowed as an ONBUILD trigger`);
+      c.OnBuild = [...(c.OnBuild ?? []), rest];
+      return { comment: `ONBUILD ${rest}` };
+    }
+    case 'HEALTHCHECK':
+      c.Healthcheck = healthcheck(rest);
+      return { comment: `HEALTHCHECK ${goQuoteHealth(c.Healthcheck)}` };
+  }
+  throw badRequest(`${name} is not a valid change command`);
+}
+
 /** Applies the change lines to a copy of `base`; throws Docker's 400 messages on anything invalid. */
 export function applyChanges(base: ImageContainerConfig, changes: string[]): ImageContainerConfig {
   const c: ImageContainerConfig = structuredClone(base);
@@ -264,79 +310,10 @@ export function applyChanges(base: ImageContainerConfig, changes: string[]): Ima
   for (const ins of instructions) {
     if (!COMMIT_COMMANDS.has(ins.name.toLowerCase())) throw badRequest(`${ins.name} is not a valid change command`);
   }
-  let cmdSet = false;
+  const ctx: InstructionContext = { env: [], cmdSet: false };
   for (const { name, rest } of instructions) {
-    const instruction = name.toUpperCase();
-    const env = c.Env ?? [];
-    switch (instruction) {
-      case 'CMD':
-      case 'ENTRYPOINT': {
-        const { args, json } = maybeJson(rest);
-        const value = json ? args : [...(c.Shell?.length ? c.Shell : DEFAULT_SHELL), ...args];
-        if (instruction === 'CMD') {
-          c.Cmd = value;
-          cmdSet = true;
-        } else {
-          c.Entrypoint = json || args.length ? value : null;
-          // A new ENTRYPOINT drops an inherited CMD unless this same change set gave one.
-          if (!cmdSet) c.Cmd = null;
-        }
-        break;
-      }
-      case 'ENV': {
-        const next = [...env];
-        for (const [k, v] of keyValues(rest, 'ENV', env)) {
-          const i = next.findIndex((e) => e.split('=')[0] === k);
-          if (i >= 0) next[i] = `${k}=${v}`;
-          else next.push(`${k}=${v}`);
-        }
-        c.Env = next;
-        break;
-      }
-      case 'LABEL':
-        c.Labels = { ...(c.Labels ?? {}), ...Object.fromEntries(keyValues(rest, 'LABEL', env)) };
-        break;
-      case 'EXPOSE': {
-        const specs = rest.split(/\s+/).filter(Boolean);
-        if (specs.length === 0) throw badRequest('EXPOSE requires at least one argument');
-        const ports = exposedPorts(specs.sort().flatMap((s) => processWords(s, env, true)));
-        c.ExposedPorts = { ...(c.ExposedPorts ?? {}), ...Object.fromEntries(ports.map((p) => [p, {}])) };
-        break;
-      }
-      case 'USER':
-        c.User = exactlyOne(rest, 'USER', env);
-        break;
-      case 'WORKDIR': {
-        const dir = exactlyOne(rest, 'WORKDIR', env);
-        c.WorkingDir = dir.startsWith('/') ? dir : posix.join('/', c.WorkingDir ?? '', dir);
-        break;
-      }
-      case 'VOLUME': {
-        const { args, json } = maybeJson(rest);
-        const list = (json ? args : rest.split(/\s+/).filter(Boolean)).map((v) => processWord(v.trim(), env));
-        if (list.length === 0) throw badRequest('VOLUME requires at least one argument');
-        if (list.some((v) => !v)) throw badRequest('VOLUME specified can not be an empty string');
-        c.Volumes = { ...(c.Volumes ?? {}), ...Object.fromEntries(list.map((v) => [v, {}])) };
-        break;
-      }
-      case 'STOPSIGNAL': {
-        const sig = exactlyOne(rest, 'STOPSIGNAL', env);
-        validSignal(sig);
-        c.StopSignal = sig;
-        break;
-      }
-      case 'ONBUILD': {
-        if (!rest) throw badRequest('ONBUILD requires at least one argument');
-        const trigger = rest.split(/\s+/)[0].toUpperCase();
-        if (trigger === 'ONBUILD') throw badRequest('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
-        if (trigger === 'MAINTAINER' || trigger === 'FROM') throw badRequest(`${trigger} isn't allowed as an ONBUILD trigger`);
-        c.OnBuild = [...(c.OnBuild ?? []), rest];
-        break;
-      }
-      case 'HEALTHCHECK':
-        c.Healthcheck = healthcheck(rest);
-        break;
-    }
+    ctx.env = c.Env ?? [];
+    applyInstruction(c, name, rest, ctx);
   }
   return c;
 }

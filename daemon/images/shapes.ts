@@ -28,7 +28,7 @@ export function imageSummary(img: ImageRecord): Record<string, unknown> {
     Created: unixSeconds(img.created),
     Id: img.id,
     Labels: img.config.config?.Labels ?? null,
-    ParentId: '',
+    ParentId: img.parent,
     RepoDigests: img.repoDigests,
     RepoTags: img.repoTags,
     SharedSize: -1,
@@ -60,7 +60,7 @@ export function imageInspect(img: ImageRecord): Record<string, unknown> {
     Id: img.id,
     RepoTags: img.repoTags,
     RepoDigests: img.repoDigests,
-    Parent: '',
+    Parent: img.parent,
     Comment: cfg.comment || history[history.length - 1]?.comment || '',
     Created: rfc3339Nano(img.created),
     Container: cfg.container ?? '',
@@ -81,10 +81,11 @@ export function imageInspect(img: ImageRecord): Record<string, unknown> {
 }
 
 /**
- * GET /images/{name}/history: newest first; each entry that made a layer has that layer's size,
- * and the newest carries the image ID and its tags (berth records no parent images).
+ * GET /images/{name}/history: newest first; each entry that made a layer has that layer's size.
+ * The rows carry the IDs and tags of the image and of its parents (a build's steps), as far as
+ * `find` has them; the rest are `<missing>`.
  */
-export function imageHistory(img: ImageRecord): Array<Record<string, unknown>> {
+export function imageHistory(img: ImageRecord, find: (id: string) => ImageRecord | undefined = () => undefined): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
   let layer = 0;
   for (const h of img.config.history ?? []) {
@@ -95,9 +96,12 @@ export function imageHistory(img: ImageRecord): Array<Record<string, unknown>> {
     }
     out.unshift({ Comment: h.comment ?? '', Created: unixSeconds(h.created), CreatedBy: h.created_by ?? '', Id: '<missing>', Size: size, Tags: null });
   }
-  if (out.length > 0) {
-    out[0].Id = img.id;
-    out[0].Tags = img.repoTags.length ? img.repoTags : null;
+  let cur: ImageRecord | undefined = img;
+  for (const row of out) {
+    if (!cur) break;
+    row.Id = cur.id;
+    row.Tags = cur.repoTags.length ? cur.repoTags : null;
+    cur = cur.parent ? find(cur.parent) : undefined;
   }
   return out;
 }

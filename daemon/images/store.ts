@@ -44,6 +44,8 @@ export interface ImageRecord {
   created: string;
   /** When the image was last tagged through the API ('' never). */
   lastTagTime: string;
+  /** The image it was built on by this daemon's builder ('' for pulled, loaded and imported ones). */
+  parent: string;
   /** Lowest first. */
   layers: ImageLayer[];
 }
@@ -57,7 +59,7 @@ export interface ImportOptions {
 
 export interface RemoveOptions {
   force: boolean;
-  /** Docker's noprune keeps untagged parent images; berth records no parents, so it changes nothing yet. */
+  /** Docker's noprune: the untagged images a build left under the deleted one are kept. */
   noprune: boolean;
 }
 
@@ -69,6 +71,8 @@ export type ImageUsers = (imageId: string) => string[];
 interface ImageMeta {
   lastTagTime?: string;
   retained?: boolean;
+  /** Set by the builder: the image a build step was committed on (Docker's parent link, its build cache). */
+  parent?: string;
 }
 
 interface Journal {
@@ -200,6 +204,18 @@ export class ImageStore {
     return this.layerStore.meta(chainId) !== undefined;
   }
 
+  /** Whether the builder made the image (it has a parent link, '' for a step on scratch). */
+  isBuilt(id: string): boolean {
+    return this.meta[id]?.parent !== undefined;
+  }
+
+  /** Present images built on `id` (the builder's parent links). */
+  children(id: string): string[] {
+    return Object.entries(this.meta)
+      .filter(([child, m]) => m.parent === id && this.visible(child))
+      .map(([child]) => child);
+  }
+
   /** The kept blob of a layer (see layers.ts), for push and save. */
   layerSource(chainId: string): { path: string; source: LayerSource } | undefined {
     const path = this.layerStore.sourcePath(chainId);
@@ -230,7 +246,7 @@ export class ImageStore {
    * `docker commit`: the diff as a new layer on the parent image's (none when `parentId` is ''),
    * the config `build` makes for its diffID, `refs` pointed at the result. An empty diff keeps no layer.
    */
-  async commitDiff(parentId: string, diff: Readable, build: (diffId: string) => Buffer, refs: Reference[]): Promise<string> {
+  async commitDiff(parentId: string, diff: Readable, build: (diffId: string) => Buffer, refs: Reference[], opts: { recordParent?: boolean } = {}): Promise<string> {
     const parent = parentId ? this.configs.get(parentId) : undefined;
     if (parentId && !parent) throw notFound(`No such image: ${parentId}`);
     const parentChains = parent ? chainIds(parent.rootfs.diff_ids) : [];
@@ -239,7 +255,7 @@ export class ImageStore {
     try {
       const layer = await this.addLayer(diff, parentChains[parentChains.length - 1] ?? '');
       pinned.push(layer.chainId);
-      const { id } = await this.addImage(build(layer.diffId), refs);
+      const { id } = await this.addImage(build(layer.diffId), refs, opts.recordParent ? parentId : undefined);
       this.log.info({ image: id }, 'image committed');
       return id;
     } finally {
@@ -274,7 +290,7 @@ export class ImageStore {
    * Stores an assembled image whose layers are all present and points `refs` at it; `changed`
    * tells whether the image is new or the first of them pointed elsewhere (Docker's "Downloaded newer image").
    */
-  addImage(configBytes: Buffer, refs: Reference[]): Promise<{ id: string; changed: boolean }> {
+  addImage(configBytes: Buffer, refs: Reference[], parent?: string): Promise<{ id: string; changed: boolean }> {
     return this.exclusive(async () => {
       const config = parseConfig(configBytes);
       const missing = chainIds(config.rootfs.diff_ids).find((c) => !this.layerStore.meta(c));
@@ -283,6 +299,10 @@ export class ImageStore {
       // As Docker's pull status: only the first (requested) reference counts, not the digest added beside a tag.
       const changed = !this.visible(id) || (refs.length > 0 && this.refs.get(storeKey(refs[0])) !== id);
       this.commit([{ bytes: configBytes, config, tags: refs }]);
+      if (parent !== undefined && this.meta[id]?.parent === undefined) {
+        this.meta[id] = { ...this.meta[id], parent };
+        this.saveMeta();
+      }
       return { id, changed };
     });
   }
@@ -427,13 +447,21 @@ export class ImageStore {
       }
       this.saveRefs();
       out.push({ Deleted: id });
+      let parent = this.meta[id]?.parent;
       if (usedBy(id).length > 0) {
-        this.meta[id] = { retained: true };
+        this.meta[id] = { retained: true, parent };
         this.saveMeta();
       } else {
         for (const chain of this.deleteImage(id)) out.push({ Deleted: chain });
       }
       this.log.info({ image: id }, 'image deleted');
+      // As Docker: the untagged build steps under it go too, unless something else holds them.
+      while (!opts.noprune && parent && this.visible(parent) && this.refsOf(parent).length === 0 && this.children(parent).length === 0 && usedBy(parent).length === 0) {
+        const next = this.meta[parent]?.parent;
+        out.push({ Deleted: parent });
+        for (const chain of this.deleteImage(parent)) out.push({ Deleted: chain });
+        parent = next;
+      }
       return out;
     });
   }
@@ -445,9 +473,10 @@ export class ImageStore {
   async prune(all: boolean, select: (img: ImageRecord) => boolean, usedBy: ImageUsers): Promise<{ items: DeleteResponseItem[]; reclaimed: number }> {
     const items: DeleteResponseItem[] = [];
     let reclaimed = 0;
+    const sizes = new Map(this.list().flatMap((i) => i.layers.map((l) => [l.chainId, l.size] as const)));
+    // Images with children (build steps under another image) go with the last of them, as Docker's prune of heads.
     for (const img of this.list()) {
-      if (usedBy(img.id).length > 0 || (!all && (img.repoTags.length > 0 || img.repoDigests.length > 0)) || !select(img)) continue;
-      const sizes = new Map(img.layers.map((l) => [l.chainId, l.size]));
+      if (usedBy(img.id).length > 0 || (!all && (img.repoTags.length > 0 || img.repoDigests.length > 0)) || this.children(img.id).length > 0 || !select(img)) continue;
       try {
         const out = await this.remove(img.id, { force: true, noprune: false }, usedBy);
         items.push(...out);
@@ -495,6 +524,7 @@ export class ImageStore {
       size: layers.reduce((n, l) => n + l.size, 0),
       created: config.created ?? '',
       lastTagTime: this.meta[id]?.lastTagTime ?? '',
+      parent: this.meta[id]?.parent ?? '',
       layers,
     };
   }
@@ -510,6 +540,7 @@ export class ImageStore {
 
   private deleteConflict(id: string, check: { running: boolean; stopped: boolean; references: boolean }, usedBy: ImageUsers, running: ImageUsers): Conflict | undefined {
     const active = running(id);
+    if (this.children(id).length > 0) return { hard: true, used: false, message: 'image has dependent child images' };
     if (check.running && active.length > 0) return { hard: true, used: true, message: `image is being used by running container ${shortId(active[0])}` };
     if (check.references && this.refsOf(id).length > 0) return { hard: false, used: false, message: 'image is referenced in multiple repositories' };
     const stopped = usedBy(id).filter((c) => !active.includes(c));

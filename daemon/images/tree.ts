@@ -9,6 +9,16 @@ import * as libc from '../../native/libc';
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 
+/** Mount points the runtime creates in the upper dir; Docker keeps these in its init layer, out of commits. */
+const MOUNT_DIRS = new Set(['proc', 'sys', 'dev']);
+const MOUNT_FILES = new Set(['etc/hosts', 'etc/hostname', 'etc/resolv.conf']);
+
+/** For upperDiff: what the runtime made in a container's upper dir (its mount points), left out of commits. */
+export function runtimeMade(rel: string, st: Stats): boolean {
+  if (MOUNT_DIRS.has(rel) && st.isDirectory()) return true;
+  return MOUNT_FILES.has(rel) && st.isFile() && st.size === 0;
+}
+
 /** An overlayfs whiteout: a character device 0/0. */
 export function isWhiteout(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;

@@ -1,6 +1,5 @@
 // POST /commit (a container's changes as a new image) and GET /containers/{id}/export (its
 // flattened filesystem). Both read the container's layer dirs directly: nothing is mounted.
-import type { Stats } from 'fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ContainerRecord } from '../../containers/record';
@@ -9,7 +8,7 @@ import { commitConfig } from '../../images/commit';
 import type { ImageContainerConfig } from '../../images/config';
 import { familiar } from '../../images/reference';
 import { type ImageStore, repoTagReference } from '../../images/store';
-import { mergedTree, upperDiff } from '../../images/tree';
+import { mergedTree, runtimeMade, upperDiff } from '../../images/tree';
 
 export interface CommitDeps {
   images: ImageStore;
@@ -26,15 +25,6 @@ export interface CommitDeps {
 type Query = Record<string, string | string[] | undefined>;
 const str = (v: string | string[] | undefined): string => (Array.isArray(v) ? v[0] : v) ?? '';
 const boolValue = (v: string | string[] | undefined): boolean => !['', '0', 'no', 'false', 'none'].includes(str(v).trim().toLowerCase());
-
-/** Mount points the runtime creates in the upper dir; Docker keeps these in its init layer, out of commits. */
-const MOUNT_DIRS = new Set(['proc', 'sys', 'dev']);
-const MOUNT_FILES = new Set(['etc/hosts', 'etc/hostname', 'etc/resolv.conf']);
-
-function runtimeMade(rel: string, st: Stats): boolean {
-  if (MOUNT_DIRS.has(rel) && st.isDirectory()) return true;
-  return MOUNT_FILES.has(rel) && st.isFile() && st.size === 0;
-}
 
 export function registerCommitRoutes(app: FastifyInstance, deps: CommitDeps): void {
   app.post('/commit', async (req: FastifyRequest<{ Querystring: Query; Body: ImageContainerConfig | null | undefined }>, reply) => {

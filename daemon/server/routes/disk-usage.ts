@@ -1,4 +1,4 @@
-// GET /system/df (images, containers, volumes, build cache, with sizes) and POST /build/prune.
+// GET /system/df (images, containers, volumes, build cache, with sizes).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ContainerRecord } from '../../containers/record';
 import type { ImageRecord } from '../../images/store';
@@ -58,11 +58,8 @@ export function registerDiskUsageRoutes(app: FastifyInstance, deps: DiskUsageDep
         UsageData: { Size: dirSize(deps.volumes.dataDir(v.Name)), RefCount: deps.usedBy(v.Name).length },
       }));
     }
-    // berth has no builder, so there is never build cache to report.
+    // The classic builder keeps its cache as images (listed above), as dockerd does: BuildKit's records stay empty.
     if (want('build-cache')) out.BuildCache = [];
     return out;
   });
-
-  // `docker system prune` asks for the build cache too; with no builder there is none to delete.
-  app.post('/build/prune', async () => ({ CachesDeleted: null, SpaceReclaimed: 0 }));
 }

@@ -97,7 +97,10 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageDeps): void
   };
 
   app.get('/images/json', async (req: FastifyRequest<{ Querystring: Query }>) => {
-    const selected = filterImages(images.list(), parseFilters(str(req.query.filters)), (ref) => images.resolve(ref));
+    // Without `all`, untagged images that others were built on (a build's steps) are left out, as Docker does.
+    const all = boolValue(req.query.all);
+    const listed = images.list().filter((img) => all || img.repoTags.length > 0 || img.repoDigests.length > 0 || images.children(img.id).length === 0);
+    const selected = filterImages(listed, parseFilters(str(req.query.filters)), (ref) => images.resolve(ref));
     // API 1.43 sends empty lists for an untagged image; older versions Docker's placeholders.
     const placeholders = apiVersionBelow(req, '1.43');
     return selected.map((img) =>
@@ -155,7 +158,7 @@ export function registerImageRoutes(app: FastifyInstance, deps: ImageDeps): void
     const path = req.params['*'];
     if (path.endsWith('/get')) return save([path.slice(0, -'/get'.length)], reply);
     if (path.endsWith('/json')) return imageInspect(find(path.slice(0, -'/json'.length)));
-    if (path.endsWith('/history')) return imageHistory(find(path.slice(0, -'/history'.length)));
+    if (path.endsWith('/history')) return imageHistory(find(path.slice(0, -'/history'.length)), (id) => images.get(id));
     throw notFound('page not found');
   });
 
