@@ -207,6 +207,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
         // Containers first, while their clients can still be told; then every connection goes.
         await containers.stopAll();
         health.close();
+        execs.close();
         await app.close().catch(() => undefined);
         await network.shutdown();
         volumes.unmountAll();

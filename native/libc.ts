@@ -97,6 +97,19 @@ const lib = ffi.Library('libc.so.6', {
   capset: ['int', ['pointer', 'pointer']],
   dup2: ['int', ['int', 'int']],
   chroot: ['int', ['string']],
+  waitpid: ['int', ['int', 'pointer', 'int']],
+  sigemptyset: ['int', ['pointer']],
+  sigfillset: ['int', ['pointer']],
+  posix_spawnattr_init: ['int', ['pointer']],
+  posix_spawnattr_setflags: ['int', ['pointer', 'short']],
+  posix_spawnattr_setsigmask: ['int', ['pointer', 'pointer']],
+  posix_spawnattr_setsigdefault: ['int', ['pointer', 'pointer']],
+  posix_spawn_file_actions_init: ['int', ['pointer']],
+  posix_spawn_file_actions_addopen: ['int', ['pointer', 'int', 'string', 'int', 'uint']],
+  posix_spawn_file_actions_adddup2: ['int', ['pointer', 'int', 'int']],
+  posix_spawnattr_destroy: ['int', ['pointer']],
+  posix_spawn_file_actions_destroy: ['int', ['pointer']],
+  posix_spawn: ['int', ['pointer', 'string', 'pointer', 'pointer', 'pointer', 'pointer']],
 });
 
 // syscall() and ioctl() are variadic; on x86_64 integer and pointer arguments pass in the same
@@ -180,6 +193,73 @@ export function execve(path: string, argv: string[], envp: string[]): never {
   const ret = lib.execve(path, cStringArray(argv, keep), cStringArray(envp, keep));
   check(ret, 'execve', [path, argv]);
   throw new SyscallError('execve', [path, argv], ffi.errno());
+}
+
+// posix_spawn flags (glibc spawn.h).
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETSID = 0x80;
+// Opaque glibc types, sized with room to spare: posix_spawnattr_t is 336 bytes on x86_64,
+// posix_spawn_file_actions_t 80, sigset_t 128.
+const SPAWNATTR_SIZE = 512;
+const FILE_ACTIONS_SIZE = 256;
+const SIGSET_SIZE = 128;
+
+export type SpawnFileAction = { open: { fd: number; path: string; flags: number } } | { dup2: { from: number; to: number } };
+
+/** A Buffer passed where the FFI declares a pointer. */
+const ptr = (b: Buffer): ref.Pointer<unknown> => b as ref.Pointer<unknown>;
+
+/** A failure of posix_spawn, which returns its errno instead of setting errno. */
+function spawnCheck(ret: number, op: string, args: unknown[]): void {
+  if (ret !== 0) throw new SyscallError(op, args, ret);
+}
+
+/**
+ * Starts `path` as a child of this thread with every signal at its default and none blocked.
+ * glibc forks with CLONE_VM|CLONE_VFORK from the calling thread, so the child takes that
+ * thread's namespaces, credentials and capabilities, which a multi-threaded process can set for
+ * one thread but could never fork itself with. `setsid` makes the child a session leader, so
+ * the first terminal it opens becomes its controlling terminal.
+ */
+export function posixSpawn(path: string, argv: string[], envp: string[], opts: { setsid: boolean; actions: SpawnFileAction[] }): number {
+  const keep: Buffer[] = [];
+  const attr = Buffer.alloc(SPAWNATTR_SIZE);
+  const actions = Buffer.alloc(FILE_ACTIONS_SIZE);
+  const all = Buffer.alloc(SIGSET_SIZE);
+  const none = Buffer.alloc(SIGSET_SIZE);
+  spawnCheck(lib.posix_spawnattr_init(ptr(attr)), 'posix_spawnattr_init', []);
+  spawnCheck(lib.posix_spawn_file_actions_init(ptr(actions)), 'posix_spawn_file_actions_init', []);
+  const pid = Buffer.alloc(4);
+  try {
+    lib.sigfillset(ptr(all));
+    lib.sigemptyset(ptr(none));
+    spawnCheck(lib.posix_spawnattr_setsigdefault(ptr(ptr(attr)), ptr(all)), 'posix_spawnattr_setsigdefault', []);
+    spawnCheck(lib.posix_spawnattr_setsigmask(ptr(ptr(attr)), ptr(none)), 'posix_spawnattr_setsigmask', []);
+    spawnCheck(lib.posix_spawnattr_setflags(ptr(ptr(attr)), POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (opts.setsid ? POSIX_SPAWN_SETSID : 0)), 'posix_spawnattr_setflags', []);
+    for (const a of opts.actions) {
+      if ('open' in a) spawnCheck(lib.posix_spawn_file_actions_addopen(ptr(ptr(actions)), a.open.fd, a.open.path, a.open.flags, 0), 'posix_spawn_file_actions_addopen', [a.open.fd, a.open.path]);
+      else spawnCheck(lib.posix_spawn_file_actions_adddup2(ptr(ptr(actions)), a.dup2.from, a.dup2.to), 'posix_spawn_file_actions_adddup2', [a.dup2.from, a.dup2.to]);
+    }
+    spawnCheck(lib.posix_spawn(ptr(ptr(pid)), path, ptr(actions), ptr(attr), cStringArray(argv, keep), cStringArray(envp, keep)), 'posix_spawn', [path, argv]);
+  } finally {
+    lib.posix_spawn_file_actions_destroy(ptr(actions));
+    lib.posix_spawnattr_destroy(ptr(attr));
+  }
+  return pid.readInt32LE(0);
+}
+
+/** Waits for a child; its exit code as Docker reports it (128+signal for a signal death). */
+export function waitExitCode(pid: number): number {
+  const status = Buffer.alloc(4);
+  for (;;) {
+    if (lib.waitpid(pid, ptr(status), 0) !== -1) break;
+    const errno = ffi.errno();
+    if (errno !== osConstants.errno.EINTR) throw new SyscallError('waitpid', [pid], errno);
+  }
+  const s = status.readInt32LE(0);
+  const signal = s & 0x7f;
+  return signal === 0 ? (s >> 8) & 0xff : 128 + signal;
 }
 
 export function fcntl(fd: number, cmd: number, arg = 0): number {

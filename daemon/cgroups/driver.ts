@@ -11,6 +11,8 @@ export interface CgroupDriver {
   create(id: string, limits: Limits): Promise<string[]>;
   /** The cgroup.procs files of an existing container's cgroup (exec joins them). */
   procs(id: string): string[];
+  /** Moves a process into the daemon's own cgroup: an exec init, once its command runs in the container's. */
+  reclaim(pid: number): Promise<void>;
   /** Whether the kernel's OOM killer killed a process of the container's cgroup. */
   oomKilled(id: string): Promise<boolean>;
   /** Kills whatever still runs in the container's cgroup (left by a daemon that died), then removes it. */

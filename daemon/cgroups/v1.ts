@@ -1,6 +1,7 @@
 // cgroup v1: one hierarchy per controller, the container's cgroup at <controller>/<parent>/<id>.
 import { mkdir, readFile, rmdir, writeFile } from 'fs/promises';
 import type { CgroupDriver } from './driver';
+import { moveTo, ownProcsFile } from './own';
 import { cpuQuota, type Limits } from './limits';
 import { blkioV1, keyValues, single, type CgroupStats } from './stats';
 
@@ -38,6 +39,13 @@ export class CgroupV1 implements CgroupDriver {
 
   procs(id: string): string[] {
     return CONTROLLERS.map((c) => `${this.dir(c, id)}/cgroup.procs`);
+  }
+
+  reclaim(pid: number): Promise<void> {
+    return moveTo(
+      CONTROLLERS.map((c) => ownProcsFile(`${this.mount}/${c}`, c)),
+      pid,
+    );
   }
 
   async remove(id: string): Promise<void> {

@@ -2,6 +2,7 @@
 import { existsSync } from 'fs';
 import { mkdir, readFile, writeFile } from 'fs/promises';
 import type { CgroupDriver } from './driver';
+import { moveTo, ownProcsFile } from './own';
 import { cpuQuota, sharesToWeight, swapMax, type Limits } from './limits';
 import { ioStatV2, keyValues, single, type CgroupStats } from './stats';
 import { killAll, parsePids, rmdirIfPresent } from './v1';
@@ -61,6 +62,10 @@ export class CgroupV2 implements CgroupDriver {
 
   procs(id: string): string[] {
     return [`${this.dir(id)}/cgroup.procs`];
+  }
+
+  reclaim(pid: number): Promise<void> {
+    return moveTo([ownProcsFile(this.mount, '')], pid);
   }
 
   async remove(id: string): Promise<void> {

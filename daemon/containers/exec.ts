@@ -5,7 +5,8 @@ import type { CgroupDriver } from '../cgroups/driver';
 import type { EventBus } from '../events/bus';
 import { containerEvent } from '../events/container';
 import { DEFAULT_CAPABILITIES } from '../runtime/defaults';
-import { spawnProcess, StartFailure, type Spawned } from '../runtime/spawn';
+import { ExecPool } from '../runtime/exec-pool';
+import { spawnExec, StartFailure, type Spawned } from '../runtime/spawn';
 import { conflict, notFound } from '../server/errors';
 import { setWindowSize } from '../../native/libc';
 import type { StreamName } from './logs';
@@ -52,12 +53,24 @@ function envKey(e: string): string {
 
 export class ExecManager {
   private readonly execs = new Map<string, ExecInstance>();
+  private readonly pool: ExecPool;
 
   constructor(
     private readonly cgroups: CgroupDriver,
     private readonly log: Logger,
     private readonly bus: EventBus,
-  ) {}
+  ) {
+    this.pool = new ExecPool(log);
+    // A running container is what execs need: have an init ready before the first one.
+    bus.subscribe((msg) => {
+      if (msg.Type === 'container' && msg.Action === 'start') this.pool.refill();
+    });
+  }
+
+  /** Stops the spare init (daemon shutdown). */
+  close(): void {
+    this.pool.close();
+  }
 
   create(c: ContainerRecord, config: ExecConfig): ExecInstance {
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
@@ -104,23 +117,22 @@ export class ExecManager {
     containerEvent(this.bus, c, `exec_start: ${cfg.Cmd.join(' ')}`, { execID: inst.ID });
     const base = [...c.Config.Env, `HOSTNAME=${c.Config.Hostname}`, ...(cfg.Tty ? ['TERM=xterm'] : [])];
     const env = [...base.filter((e) => !cfg.Env.some((x) => envKey(x) === envKey(e))), ...cfg.Env];
+    const init = this.pool.take();
     try {
-      inst.spawned = await spawnProcess(
-        {
-          kind: 'exec',
-          pid: c.State.Pid,
-          process: {
+      inst.spawned = await spawnExec(init, {
+        kind: 'exec',
+        pid: c.State.Pid,
+        stdin: cfg.AttachStdin,
+        process: {
             args: cfg.Cmd,
             env,
             cwd: cfg.WorkingDir || c.Config.WorkingDir || '/',
             user: cfg.User || c.Config.User,
             capabilities: cfg.Privileged ? ALL_CAPABILITIES : DEFAULT_CAPABILITIES,
             cgroupProcs: this.cgroups.procs(c.Id),
-            tty: cfg.Tty,
-          },
+          tty: cfg.Tty,
         },
-        { stdin: cfg.AttachStdin },
-      );
+      });
     } catch (e) {
       if (!(e instanceof StartFailure)) throw e;
       inst.ExitCode = e.exitCode;
@@ -129,8 +141,12 @@ export class ExecManager {
       containerEvent(this.bus, c, 'exec_die', { execID: inst.ID, exitCode: String(e.exitCode) });
       io.end();
       return;
+    } finally {
+      this.pool.refill();
     }
     const s = inst.spawned;
+    // The init waits for its child outside the container's cgroup, so it is neither charged nor listed there.
+    if (init.pid !== undefined) this.cgroups.reclaim(init.pid).catch((err: unknown) => this.log.warn({ container: c.Id, exec: inst.ID, err }, 'exec init stays in the container cgroup'));
     if (inst.size) this.resize(inst, ...inst.size);
     inst.Running = true;
     inst.Pid = s.pid;

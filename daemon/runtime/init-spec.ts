@@ -49,19 +49,21 @@ export interface ContainerSpec {
   process: ProcessSpec;
 }
 
-/** Run a process in a running container: the init joins its namespaces (the PID one is joined at spawn). */
+/** Run a process in a running container: the init joins its namespaces and starts it as its child. */
 export interface ExecSpec {
   kind: 'exec';
   /** Host PID of the container's process, whose namespaces are joined. */
   pid: number;
+  /** Whether the process reads the init's stdin pipe; else it gets the container's /dev/null. */
+  stdin: boolean;
   process: ProcessSpec;
 }
 
 export type InitSpec = ContainerSpec | ExecSpec;
 
 /**
- * What the init writes on fd 4, one JSON object a line: a failure before exec, or the number of
- * its terminal master fd (the daemon copies it with pidfd_getfd and answers one byte).
- * End-of-file with no failure means exec succeeded.
+ * What the init writes on fd 4, one JSON object a line: a failure before exec, the number of its
+ * terminal master fd (the daemon copies it with pidfd_getfd and answers one byte), or for exec
+ * the host PID of the started command. End-of-file with no failure means the command runs.
  */
-export type InitMessage = { failure: { message: string; exitCode: number } } | { console: number };
+export type InitMessage = { failure: { message: string; exitCode: number } } | { console: number } | { pid: number };

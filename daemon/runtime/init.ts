@@ -1,7 +1,8 @@
 // The container init: spawned by the daemon as PID 1 of a fresh PID namespace, it builds the
 // container's mount, UTS, IPC and cgroup namespaces and root filesystem, then execve()s the
-// user's command so that command keeps PID 1. For exec it joins a running container's
-// namespaces instead. It runs on every start: keep its imports minimal.
+// user's command so that command keeps PID 1. For exec it is started ahead of the request (see
+// exec-pool.ts), joins a running container's namespaces once the spec arrives and starts the
+// command as its child there. It runs on every start: keep its imports minimal.
 import * as fs from 'fs';
 import * as libc from '../../native/libc';
 import { resolveInRoot } from '../util/resolve-in-root';
@@ -25,6 +26,8 @@ function main(): void {
   // is reset to the default by execve, so the container starts with the dispositions Docker's do
   // (`yes | head` must end).
   for (const sig of ['SIGPIPE', 'SIGXFSZ'] as const) process.on(sig, () => undefined);
+  // A spare exec init may wait long for its spec: it must not outlive the daemon meanwhile.
+  libc.prctl(libc.PR_SET_PDEATHSIG, 9);
   let spec: InitSpec;
   try {
     spec = JSON.parse(fs.readFileSync(SPEC_FD, 'utf8')) as InitSpec;
@@ -56,20 +59,28 @@ function fail(e: unknown): void {
   process.exit(failure.exitCode);
 }
 
+interface Console {
+  /** The slave end, open in this process. */
+  fd: number;
+  /** Its path inside the container. */
+  path: string;
+}
+
 /**
  * A terminal from the container's devpts (so `tty` names a device that exists inside): the master
  * goes to the daemon, which copies it out of this process before we close it; the slave stays.
  */
-function openConsole(): number {
+function openConsole(): Console {
   const master = fs.openSync('/dev/pts/ptmx', fs.constants.O_RDWR | libc.O_NOCTTY);
   libc.ioctl(master, libc.TIOCSPTLCK, Buffer.alloc(4));
   const n = Buffer.alloc(4);
   libc.ioctl(master, libc.TIOCGPTN, n);
-  const slave = fs.openSync(`/dev/pts/${n.readUInt32LE(0)}`, fs.constants.O_RDWR | libc.O_NOCTTY);
+  const path = `/dev/pts/${n.readUInt32LE(0)}`;
+  const slave = fs.openSync(path, fs.constants.O_RDWR | libc.O_NOCTTY);
   send({ console: master });
   fs.readSync(STATUS_FD, Buffer.alloc(1), 0, 1, null);
   fs.closeSync(master);
-  return slave;
+  return { fd: slave, path };
 }
 
 function startContainer(spec: ContainerSpec): void {
@@ -114,7 +125,20 @@ function startContainer(spec: ContainerSpec): void {
   // Docker creates the working directory of a new container.
   ensureDir(spec.process.cwd || '/');
   if (spec.readonlyRootfs) libc.mount(null, '/', null, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY, null);
-  becomeProcess(spec.process, cgroupFds, true);
+  const { path, env, tty } = becomeUser(spec.process, cgroupFds, true);
+  if (tty) {
+    // A session of its own with the terminal as its controlling tty, on fds 0-2.
+    libc.setsid();
+    libc.ioctl(tty.fd, libc.TIOCSCTTY, 0);
+    for (const fd of [0, 1, 2]) libc.dup2(tty.fd, fd);
+    if (tty.fd > 2) fs.closeSync(tty.fd);
+  }
+  for (const fd of [0, 1, 2]) libc.makeInheritable(fd);
+  try {
+    libc.execve(path, spec.process.args, env);
+  } catch (e) {
+    throw execFailure(spec.process.args[0], e);
+  }
 }
 
 const EXEC_NAMESPACES: Array<[string, number]> = [
@@ -126,21 +150,56 @@ const EXEC_NAMESPACES: Array<[string, number]> = [
   ['mnt', libc.CLONE_NEWNS],
 ];
 
+/**
+ * Joins the container's namespaces (the PID one for the child only: a process cannot move
+ * itself), becomes the exec's user, starts the command as its child and waits for it, exiting
+ * with its code. The child's host PID is reported once it runs.
+ */
 function joinContainer(spec: ExecSpec): void {
+  const pidNs = fs.openSync(`/proc/${spec.pid}/ns/pid`, 'r');
   const fds = EXEC_NAMESPACES.map(([name, flag]) => [fs.openSync(`/proc/${spec.pid}/ns/${name}`, 'r'), flag] as const);
   const cgroupFds = spec.process.cgroupProcs.map((p) => fs.openSync(p, 'w'));
   // A thread sharing its filesystem context with others may not change mount namespace.
   libc.unshare(libc.CLONE_FS);
+  libc.setns(pidNs, libc.CLONE_NEWPID);
+  fs.closeSync(pidNs);
   for (const [fd, flag] of fds) {
     libc.setns(fd, flag);
     fs.closeSync(fd);
   }
   process.chdir('/');
-  becomeProcess(spec.process, cgroupFds, false);
+  const { path, env, tty } = becomeUser(spec.process, cgroupFds, false);
+  // The terminal is opened anew by the child, after setsid, so that it becomes its controlling tty.
+  const actions: libc.SpawnFileAction[] = tty
+    ? [{ open: { fd: 0, path: tty.path, flags: fs.constants.O_RDWR } }, { dup2: { from: 0, to: 1 } }, { dup2: { from: 0, to: 2 } }]
+    : spec.stdin
+      ? []
+      : [{ open: { fd: 0, path: '/dev/null', flags: fs.constants.O_RDONLY } }];
+  if (!tty) for (const fd of [0, 1, 2]) libc.makeInheritable(fd);
+  let pid: number;
+  try {
+    pid = libc.posixSpawn(path, spec.process.args, env, { setsid: tty !== null, actions });
+  } catch (e) {
+    throw execFailure(spec.process.args[0], e);
+  }
+  if (tty) fs.closeSync(tty.fd);
+  send({ pid });
+  fs.closeSync(STATUS_FD);
+  process.exit(libc.waitExitCode(pid));
 }
 
-/** The common end: user, environment, working directory, cgroup, capabilities, then execve. */
-function becomeProcess(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean): void {
+function execFailure(arg0: string | undefined, e: unknown): StartError {
+  const code = (e as libc.SyscallError).code;
+  if (code === 'EACCES') return new StartError(`exec: "${arg0}": permission denied`, 126);
+  if (code === 'ENOENT') return new StartError(`exec: "${arg0}": no such file or directory`, 127);
+  return new StartError(`exec: "${arg0}": ${(e as Error).message}`, 126);
+}
+
+/**
+ * What both paths share before the command starts: user, environment, working directory,
+ * terminal, cgroup, capabilities, in that order.
+ */
+function becomeUser(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean): { path: string; env: string[]; tty: Console | null } {
   const user = resolveUser(p.user);
   const env = withHome(p.env, user.home);
   const cwd = p.cwd || '/';
@@ -150,7 +209,7 @@ function becomeProcess(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean
     throw new StartError(`chdir to cwd ("${cwd}") set in config.json failed: ${(e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : 'no such file or directory'}`, 128);
   }
   const path = findExecutable(p.args[0] ?? '', env);
-  const tty = p.tty ? openConsole() : -1;
+  const tty = p.tty ? openConsole() : null;
 
   // Join the container's cgroup last so the init's own memory is not charged to the container.
   for (const fd of cgroupFds) {
@@ -166,23 +225,7 @@ function becomeProcess(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean
   if (user.uid === 0) libc.capset(p.capabilities);
   // Containers die with the daemon (set after the uid change, which clears it).
   libc.prctl(libc.PR_SET_PDEATHSIG, 9);
-
-  if (tty >= 0) {
-    // A session of its own with the terminal as its controlling tty, on fds 0-2.
-    libc.setsid();
-    libc.ioctl(tty, libc.TIOCSCTTY, 0);
-    for (const fd of [0, 1, 2]) libc.dup2(tty, fd);
-    if (tty > 2) fs.closeSync(tty);
-  }
-  for (const fd of [0, 1, 2]) libc.makeInheritable(fd);
-  try {
-    libc.execve(path, p.args, env);
-  } catch (e) {
-    const code = (e as libc.SyscallError).code;
-    if (code === 'EACCES') throw new StartError(`exec: "${p.args[0]}": permission denied`, 126);
-    if (code === 'ENOENT') throw new StartError(`exec: "${p.args[0]}": no such file or directory`, 127);
-    throw new StartError(`exec: "${p.args[0]}": ${(e as Error).message}`, 126);
-  }
+  return { path, env, tty };
 }
 
 /** The mount holding `path` made private: EINVAL means `path` is no mount point, so its parent is tried. */

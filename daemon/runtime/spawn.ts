@@ -1,5 +1,6 @@
-// The spawn pipeline (docs/architecture.md): the init starts as PID 1 of a new PID namespace
-// yet stays the daemon's own child, so exit codes arrive through the ordinary `exit` event.
+// The spawn pipeline (docs/architecture.md): a container's init starts as PID 1 of a new PID
+// namespace yet stays the daemon's own child, so exit codes arrive through the ordinary `exit`
+// event; an exec's init is the daemon's child too and exits with its command's code.
 import { ChildProcess, spawn } from 'child_process';
 import { closeSync, openSync, write as writeFs } from 'fs';
 import { constants as osConstants } from 'os';
@@ -7,7 +8,7 @@ import { join } from 'path';
 import { Writable, type Duplex, type Readable } from 'stream';
 import { ReadStream } from 'tty';
 import * as libc from '../../native/libc';
-import type { InitMessage, InitSpec } from './init-spec';
+import type { ContainerSpec, ExecSpec, InitMessage, InitSpec } from './init-spec';
 
 const INIT_PATH = join(__dirname, 'init.js');
 
@@ -38,18 +39,12 @@ export interface Spawned {
 }
 
 /**
- * Spawns the init in the right PID namespace: a new one for a container (unshare only moves this
- * thread's future children), the container's own for exec. Each is one synchronous stretch that
- * ends back in the daemon's namespace.
+ * Spawns a container's init as PID 1 of a new PID namespace: unshare only moves this thread's
+ * future children, so it is one synchronous stretch that ends back in the daemon's namespace.
  */
-function spawnInit(spec: InitSpec, stdin: boolean): ChildProcess {
+function spawnContainerInit(spec: ContainerSpec, stdin: boolean): ChildProcess {
   ownPidNs ??= openSync('/proc/self/ns/pid', 'r');
-  let target: number | undefined;
-  if (spec.kind === 'container') libc.unshare(libc.CLONE_NEWPID);
-  else {
-    target = openSync(`/proc/${spec.pid}/ns/pid`, 'r');
-    libc.setns(target, libc.CLONE_NEWPID);
-  }
+  libc.unshare(libc.CLONE_NEWPID);
   try {
     return spawn(process.execPath, [INIT_PATH], {
       // With a terminal the process's stdio is the terminal; the pipes would only carry init errors.
@@ -58,13 +53,33 @@ function spawnInit(spec: InitSpec, stdin: boolean): ChildProcess {
     });
   } finally {
     libc.setns(ownPidNs, libc.CLONE_NEWPID);
-    if (target !== undefined) closeSync(target);
   }
 }
 
-/** Starts a container or exec process and resolves once it has exec'd the user's command. */
-export async function spawnProcess(spec: InitSpec, opts: { stdin: boolean }): Promise<Spawned> {
-  const child = spawnInit(spec, opts.stdin);
+/**
+ * An exec init, not yet given its spec: stdio are pipes whatever the exec wants, since it starts
+ * before the request (exec-pool.ts). It stays in the daemon's PID namespace and puts its child
+ * into the container's.
+ */
+export function spawnExecInit(): ChildProcess {
+  return spawn(process.execPath, [INIT_PATH], { stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'], env: {} });
+}
+
+/** Starts a container's process and resolves once it has exec'd the user's command. */
+export function spawnProcess(spec: ContainerSpec, opts: { stdin: boolean }): Promise<Spawned> {
+  const child = spawnContainerInit(spec, opts.stdin);
+  return handOver(child, spec, child.stdin);
+}
+
+/** Starts an exec's process through `init` (from spawnExecInit) and resolves once it runs. */
+export function spawnExec(init: ChildProcess, spec: ExecSpec): Promise<Spawned> {
+  // The process reads the pipe only when attached without a terminal; else nobody writes to it.
+  if (spec.process.tty || !spec.stdin) init.stdin?.destroy();
+  return handOver(init, spec, spec.process.tty || !spec.stdin ? null : init.stdin);
+}
+
+/** Writes the spec to the init and follows its messages until the user's command runs. */
+async function handOver(child: ChildProcess, spec: InitSpec, stdin: Writable | null): Promise<Spawned> {
   const closed = new Promise<number>((resolve) => {
     child.on('close', (code, signal) => {
       resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0));
@@ -89,8 +104,10 @@ export async function spawnProcess(spec: InitSpec, opts: { stdin: boolean }): Pr
     throw new StartFailure(failure.failure.message, failure.failure.exitCode);
   }
   if (child.pid === undefined) throw new StartFailure('container init did not start', 1);
+  // An exec's command is the init's child; a container's is the init itself, after execve.
+  const pid = messages.find((m): m is Extract<InitMessage, { pid: unknown }> => 'pid' in m)?.pid ?? child.pid;
   if (consoleFd === null) {
-    return { child, pid: child.pid, stdin: child.stdin, stdout: child.stdout as Readable, stderr: child.stderr as Readable, console: null, exited: closed };
+    return { child, pid, stdin, stdout: child.stdout as Readable, stderr: child.stderr as Readable, console: null, exited: closed };
   }
   const term = new ReadStream(consoleFd);
   // Once every process holding the terminal is gone, reading its master fails with EIO: that is its end.
@@ -101,7 +118,7 @@ export async function spawnProcess(spec: InitSpec, opts: { stdin: boolean }): Pr
   });
   return {
     child,
-    pid: child.pid,
+    pid,
     stdin: terminalWriter(consoleFd, term),
     stdout: term,
     stderr: null,

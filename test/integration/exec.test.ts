@@ -1,12 +1,35 @@
 // docker exec and terminals through the real CLI: namespaces, cgroup, env, user, stdin, TTY, detach, exit codes.
 import { spawn } from 'child_process';
-import { existsSync, readFileSync } from 'fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxArchive } from '../helpers/busybox-image';
 import { DOCKER, hasDocker, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
 
 const IMG = 'berthexec/busybox:latest';
+
+/** Children of `daemon` running the container init: the spare exec inits. */
+function initsOf(daemon: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((pid) => {
+      try {
+        return /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] === String(daemon) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('runtime/init.js');
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
+
+/** Polls `f` until it gives a value, for at most 10 s. */
+async function until<T>(f: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    const v = await f();
+    if (v !== undefined) return v;
+  }
+  throw new Error('condition not met within 10 s');
+}
 
 describe.skipIf(!hasDocker)('exec', () => {
   let d: TestDaemon;
@@ -22,8 +45,47 @@ describe.skipIf(!hasDocker)('exec', () => {
   afterAll(async () => {
     if (!d) return;
     d.docker(['rm', '-f', 'box']);
+    const spares = initsOf(d.proc.pid as number);
     await d.stop();
     expect(leftovers(d)).toEqual([]);
+    // The spare exec inits go with the daemon.
+    expect(spares.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+  });
+
+  it('starts an exec from a spare init made before it, which waits for it outside the container cgroup', async () => {
+    expect(d.docker(['exec', 'box', 'true']).status).toBe(0);
+    const spares = await until(() => {
+      const s = initsOf(d.proc.pid as number);
+      return s.length === 2 ? s : undefined;
+    });
+    const created = await d.api<{ Id: string }>('POST', '/containers/box/exec', { Cmd: ['sleep', '30'] });
+    expect(created.status).toBe(201);
+    expect((await d.api('POST', `/exec/${created.body.Id}/start`, { Detach: true })).status).toBe(200);
+    const pid = await until(async () => {
+      const r = await d.api<{ Running: boolean; Pid: number }>('GET', `/exec/${created.body.Id}/json`);
+      return r.body.Running && r.body.Pid > 0 ? r.body.Pid : undefined;
+    });
+    // The reported PID is the command itself, in the container's PID namespace, a child of a spare.
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toBe('sleep\x0030\x00');
+    const containerPid = Number(d.docker(['inspect', '-f', '{{.State.Pid}}', 'box']).stdout);
+    expect(readlinkSync(`/proc/${pid}/ns/pid`)).toBe(readlinkSync(`/proc/${containerPid}/ns/pid`));
+    const parent = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    expect(spares).toContain(parent);
+    // The init leaves the container's cgroup once its child runs, so top lists only the command.
+    const id = d.docker(['inspect', '-f', '{{.Id}}', 'box']).stdout.trim();
+    await until(() => (readFileSync(`/proc/${parent}/cgroup`, 'utf8').includes(id) ? undefined : true));
+    expect(d.docker(['top', 'box']).stdout).not.toContain('init.js');
+    // The command has its terminal as controlling tty (field 7 of stat, tty_nr, is not 0).
+    const tty = d.docker(['exec', '-t', 'box', 'sh', '-c', 'cut -d" " -f7 /proc/$$/stat']);
+    expect(Number(tty.stdout.trim())).toBeGreaterThan(0);
+    expect(Number(d.docker(['exec', 'box', 'sh', '-c', 'cut -d" " -f7 /proc/$$/stat']).stdout.trim())).toBe(0);
+    // The init reports its child's end as the exec's exit code.
+    process.kill(pid, 'SIGKILL');
+    const done = await until(async () => {
+      const r = await d.api<{ Running: boolean; ExitCode: number }>('GET', `/exec/${created.body.Id}/json`);
+      return r.body.Running ? undefined : r.body;
+    });
+    expect(done.ExitCode).toBe(137);
   });
 
   it('runs in the container: its PID namespace, hostname, working dir, env and cgroup', () => {

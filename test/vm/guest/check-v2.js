@@ -325,6 +325,35 @@ async function pauseStatsTop(id) {
   check('top lists the container process from cgroup.procs', pids.includes(String(pid)), `${top.status} ${top.text.slice(0, 300)}`);
 }
 
+/** An exec joins the container's v2 cgroup; its init waits back in berthd's service cgroup. */
+async function execCgroup(id) {
+  const ex = await api('POST', `/containers/${id}/exec`, { Cmd: ['sleep', '30'] });
+  check('exec create', ex.status === 201, `${ex.status} ${ex.text.slice(0, 200)}`);
+  if (ex.status !== 201) return;
+  const execId = ex.json.Id;
+  const st = await api('POST', `/exec/${execId}/start`, { Detach: true });
+  check('exec start detached', st.status === 200, `${st.status} ${st.text.slice(0, 200)}`);
+  let pid = 0;
+  await waitFor('exec pid', async () => {
+    const j = (await api('GET', `/exec/${execId}/json`)).json;
+    pid = j && j.Running ? j.Pid : 0;
+    return pid > 0;
+  }, 10_000);
+  if (!pid) return check('exec reports its pid', false);
+  check('exec process in the container cgroup', read(`/proc/${pid}/cgroup`) === `0::/${PARENT}/${id}`, read(`/proc/${pid}/cgroup`));
+  const parent = Number(/^PPid:\s+(\d+)/m.exec(read(`/proc/${pid}/status`))[1]);
+  const home = await waitFor('exec init back home', () => read(`/proc/${parent}/cgroup`) === '0::/system.slice/berthd.service', 5000);
+  check("exec init waits in berthd's cgroup", home, read(`/proc/${parent}/cgroup`));
+  process.kill(pid, 'SIGKILL');
+  let code = null;
+  await waitFor('exec end', async () => {
+    const j = (await api('GET', `/exec/${execId}/json`)).json;
+    code = j && !j.Running ? j.ExitCode : null;
+    return code !== null;
+  }, 10_000);
+  check('exec exit code 137 after SIGKILL', code === 137, String(code));
+}
+
 async function stopDaemon() {
   daemon.kill('SIGTERM');
   const end = await Promise.race([daemon.exited, sleep(60_000).then(() => null)]);
@@ -343,6 +372,7 @@ async function main() {
   const c2 = await oomContainer();
   const c3 = await quotaPidsContainer();
   await pauseStatsTop(c1);
+  await execCgroup(c1);
   await remove(c1, 'running limits container');
   await remove(c2, 'exited oom container');
   await remove(c3, 'running pids container');

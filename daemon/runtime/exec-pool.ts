@@ -1,0 +1,57 @@
+// Spare exec inits, started before the request. Most of an exec's latency was Node starting the
+// init and loading its FFI (about 55 ms here, see docs/architecture.md); a spare has done both
+// and waits blocked on its spec pipe, so an exec pays only for joining the container and
+// posix_spawn. Two spares, so that back-to-back execs (scripts, health probes) find one ready
+// while the next boots; dropped after a quiet spell.
+import type { ChildProcess } from 'child_process';
+import type { Logger } from 'pino';
+import { spawnExecInit } from './spawn';
+
+const SPARES = 2;
+const IDLE_MS = 5 * 60_000;
+
+export class ExecPool {
+  private spares: ChildProcess[] = [];
+  private idle: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(private readonly log: Logger) {}
+
+  /** An init for one exec: the oldest spare when one waits, else a fresh one (the slow, first exec). */
+  take(): ChildProcess {
+    return this.spares.shift() ?? spawnExecInit();
+  }
+
+  /** Tops the spares up, and restarts the idle clock. */
+  refill(): void {
+    if (this.closed) return;
+    while (this.spares.length < SPARES) {
+      const init = spawnExecInit();
+      init.once('exit', (code, signal) => {
+        // A taken or dropped spare is no longer ours to watch.
+        if (!this.spares.includes(init)) return;
+        this.spares = this.spares.filter((s) => s !== init);
+        this.log.warn({ code, signal }, 'spare exec init exited');
+      });
+      init.once('error', (err) => this.log.warn({ err }, 'spare exec init failed to start'));
+      this.spares.push(init);
+    }
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => this.drop(), IDLE_MS);
+    this.idle.unref();
+  }
+
+  /** Stops the spares for good (daemon shutdown). */
+  close(): void {
+    this.closed = true;
+    this.drop();
+  }
+
+  private drop(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = null;
+    const spares = this.spares;
+    this.spares = [];
+    for (const s of spares) s.kill('SIGKILL');
+  }
+}
