@@ -2,6 +2,7 @@
 // as the CLI prints it, each instruction's effect seen by `docker run`, the build cache,
 // multi-stage builds, .dockerignore, build args, ONBUILD, history, and failures that leave
 // nothing behind.
+import { execFileSync } from 'child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,5 +99,102 @@ describe.skipIf(!hasDocker)('docker build', () => {
     expect(outside.stderr).toContain('COPY failed: forbidden path outside the build context: ../secret ()');
     const missing = d.docker(['build', context({ Dockerfile: 'FROM busybox\nCOPY nope.txt /x\n' })]);
     expect(missing.stderr).toContain('COPY failed: file not found in build context or excluded by .dockerignore: stat nope.txt: file does not exist');
+  });
+
+  it('runs the CMD vs ENTRYPOINT demo: CMD is replaced by run arguments, ENTRYPOINT takes them', () => {
+    const dir = context({ 'dockerfile-cmd-test': 'FROM busybox\nCMD ["ls", "-a"]\n', 'dockerfile-ep-test': 'FROM busybox\nENTRYPOINT ["ls", "-a"]\n' });
+    expect(d.docker(['build', '-f', join(dir, 'dockerfile-cmd-test'), '-t', 'berthbuild/cmd', dir]).status).toBe(0);
+    expect(d.docker(['run', '--rm', 'berthbuild/cmd']).stdout.split('\n')).toEqual(expect.arrayContaining(['.', '..', 'bin', 'etc']));
+    const bad = d.docker(['run', '--rm', 'berthbuild/cmd', '-l']);
+    expect(bad.status).toBe(127);
+    expect(bad.stderr).toContain('exec: "-l": executable file not found in $PATH');
+    expect(d.docker(['build', '-f', join(dir, 'dockerfile-ep-test'), '-t', 'berthbuild/ep', dir]).status).toBe(0);
+    expect(d.docker(['run', '--rm', 'berthbuild/ep', '-l', '/']).stdout).toMatch(/^total \d+\ndrwx/);
+  });
+
+  it('builds multi-stage: COPY --from a stage name and index, --target, untagged stages, build args in FROM and RUN', () => {
+    const dir = context({
+      Dockerfile: 'ARG BASE=busybox\nFROM ${BASE} AS builder\nARG MSG=default\nRUN echo "msg=$MSG" > /out.txt\nFROM busybox\nCOPY --from=builder /out.txt /from-name.txt\nCOPY --from=0 /out.txt /from-index.txt\nCMD ["cat", "/from-name.txt", "/from-index.txt"]\n',
+    });
+    const r = d.docker(['build', '--build-arg', 'MSG=given', '--build-arg', 'UNUSED=1', '-t', 'berthbuild/multi', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Step 1/8 : ARG BASE=busybox\nStep 2/8 : FROM ${BASE} AS builder\n');
+    expect(r.stdout).toContain('[Warning] One or more build-args [UNUSED] were not consumed\n');
+    expect(d.docker(['run', '--rm', 'berthbuild/multi']).stdout).toBe('msg=given\nmsg=given\n');
+    // Only the last stage is tagged; the first stage's image is an untagged step under nothing tagged.
+    expect(d.docker(['images', '--format', '{{.Repository}}:{{.Tag}}', 'berthbuild/multi']).stdout.trim()).toBe('berthbuild/multi:latest');
+    const target = d.docker(['build', '--target', 'builder', '-t', 'berthbuild/stage', dir]);
+    expect(target.stdout).not.toContain('Step 5/');
+    expect(d.docker(['run', '--rm', 'berthbuild/stage', 'cat', '/out.txt']).stdout).toBe('msg=default\n');
+    const missing = d.docker(['build', '--target', 'nope', dir]);
+    expect(missing.stderr).toContain('failed to reach build target nope in Dockerfile');
+  });
+
+  it('leaves out what .dockerignore excludes, with exceptions', () => {
+    const dir = context({
+      Dockerfile: 'FROM busybox\nCOPY . /ctx/\nCMD ["find", "/ctx", "-type", "f"]\n',
+      '.dockerignore': 'secret.txt\n**/*.log\n!keep.log\n',
+      'app.txt': 'a',
+      'secret.txt': 's',
+      'sub/debug.log': 'l',
+      'keep.log': 'k',
+    });
+    expect(d.docker(['build', '-t', 'berthbuild/ignore', dir]).status).toBe(0);
+    const files = d.docker(['run', '--rm', 'berthbuild/ignore']).stdout.split('\n').filter(Boolean).sort();
+    expect(files).toEqual(['/ctx/.dockerignore', '/ctx/Dockerfile', '/ctx/app.txt', '/ctx/keep.log']);
+  });
+
+  it('runs ONBUILD triggers when a child image is built FROM the image', () => {
+    const parent = context({ Dockerfile: 'FROM busybox\nONBUILD COPY greeting.txt /greeting.txt\nONBUILD RUN echo triggered >> /greeting.txt\n' });
+    expect(d.docker(['build', '-t', 'berthbuild/onbuild', parent]).status).toBe(0);
+    expect(d.docker(['image', 'inspect', '-f', '{{json .Config.OnBuild}}', 'berthbuild/onbuild']).stdout.trim()).toBe('["COPY greeting.txt /greeting.txt","RUN echo triggered >> /greeting.txt"]');
+    const child = context({ Dockerfile: 'FROM berthbuild/onbuild\nCMD ["cat", "/greeting.txt"]\n', 'greeting.txt': 'hello\n' });
+    const r = d.docker(['build', '-t', 'berthbuild/child', child]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Step 1/2 : FROM berthbuild/onbuild\n# Executing 2 build triggers\n');
+    expect(d.docker(['run', '--rm', 'berthbuild/child']).stdout).toBe('hello\ntriggered\n');
+    // Triggers do not pass on to grandchildren.
+    expect(d.docker(['image', 'inspect', '-f', '{{json .Config.OnBuild}}', 'berthbuild/child']).stdout.trim()).toBe('null');
+  });
+
+  it('shows each step in docker history with its image ID, #(nop) rows for metadata', () => {
+    const dir = context({ Dockerfile: 'FROM busybox\nRUN echo x > /x\nENV A=b\nCMD ["sh"]\n' });
+    const r = d.docker(['build', '-t', 'berthbuild/history', dir]);
+    const ids = [...r.stdout.matchAll(/^ ---> ([0-9a-f]{12})$/gm)].map((m) => m[1]);
+    const h = d.docker(['history', '--format', '{{.ID}}\t{{.CreatedBy}}', '--no-trunc', 'berthbuild/history']).stdout.split('\n').filter(Boolean);
+    expect(h.slice(0, 3).map((l) => l.split('\t')[1])).toEqual(['/bin/sh -c #(nop)  CMD ["sh"]', '/bin/sh -c #(nop)  ENV A=b', '/bin/sh -c echo x > /x']);
+    expect(h.slice(0, 4).map((l) => l.split('\t')[0].slice(7, 19))).toEqual([...ids].reverse());
+    expect(d.docker(['history', 'berthbuild/history']).stdout).toMatch(/^IMAGE +CREATED +CREATED BY +SIZE +COMMENT\n[0-9a-f]{12} /);
+  });
+
+  it('ADD unpacks local tar archives (gzip, bzip2, xz) and copies other files as they are', () => {
+    const src = context({ 'pkg/a.txt': 'from-archive\n' });
+    const dir = context({ Dockerfile: 'FROM busybox\nADD plain.tar /plain/\nADD pkg.tar.gz /gz/\nADD pkg.tar.bz2 /bz/\nADD pkg.tar.xz /xz/\nADD note.txt /note/\nCMD ["cat", "/plain/pkg/a.txt", "/gz/pkg/a.txt", "/bz/pkg/a.txt", "/xz/pkg/a.txt", "/note/note.txt"]\n', 'note.txt': 'plain file\n' });
+    execFileSync('tar', ['-cf', join(dir, 'plain.tar'), '-C', src, 'pkg']);
+    execFileSync('tar', ['-czf', join(dir, 'pkg.tar.gz'), '-C', src, 'pkg']);
+    execFileSync('tar', ['-cjf', join(dir, 'pkg.tar.bz2'), '-C', src, 'pkg']);
+    execFileSync('tar', ['-cJf', join(dir, 'pkg.tar.xz'), '-C', src, 'pkg']);
+    const r = d.docker(['build', '-t', 'berthbuild/add', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(d.docker(['run', '--rm', 'berthbuild/add']).stdout).toBe('from-archive\n'.repeat(4) + 'plain file\n');
+  });
+
+  it('builds from a context tar on stdin, prints only the ID with -q, and builder prune removes what builds left dangling', async () => {
+    const dir = context({ Dockerfile: 'FROM busybox\nRUN echo one > /f\n' });
+    const tarball = execFileSync('tar', ['-c', '-C', dir, '.']);
+    const q = d.docker(['build', '-q', '-t', 'berthbuild/quiet', '-'], { input: tarball });
+    expect(q.status, q.stderr).toBe(0);
+    expect(q.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    const missing = d.docker(['build', '-f', 'Nope', '-'], { input: tarball });
+    expect(missing.stderr).toContain('Cannot locate specified Dockerfile: Nope');
+    // Retagging the name to a new build leaves the old one and its steps dangling: the build cache to prune.
+    expect(d.docker(['build', '-q', '-t', 'berthbuild/quiet', context({ Dockerfile: 'FROM busybox\nRUN echo two > /f\n' })]).status).toBe(0);
+    const before = (await d.api<Array<{ Id: string }>>('GET', '/images/json?all=1')).body.length;
+    const pruned = d.docker(['builder', 'prune', '-f']);
+    expect(pruned.status, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toMatch(/^Deleted build cache objects:\nsha256:[0-9a-f]{64}\n/);
+    const after = (await d.api<Array<{ Id: string }>>('GET', '/images/json?all=1')).body.length;
+    expect(after).toBeLessThan(before);
+    expect(d.docker(['run', '--rm', 'berthbuild/quiet', 'cat', '/f']).stdout).toBe('two\n');
   });
 });
