@@ -98,6 +98,7 @@ const lib = ffi.Library('libc.so.6', {
   dup2: ['int', ['int', 'int']],
   chroot: ['int', ['string']],
   waitpid: ['int', ['int', 'pointer', 'int']],
+  _exit: ['void', ['int']],
   sigemptyset: ['int', ['pointer']],
   sigfillset: ['int', ['pointer']],
   posix_spawnattr_init: ['int', ['pointer']],
@@ -260,6 +261,12 @@ export function waitExitCode(pid: number): number {
   const s = status.readInt32LE(0);
   const signal = s & 0x7f;
   return signal === 0 ? (s >> 8) & 0xff : 128 + signal;
+}
+
+/** Ends the process at once: no exit handlers, no runtime teardown (an exec's init has nothing to flush). */
+export function exitNow(code: number): never {
+  lib._exit(code);
+  throw new Error('_exit returned');
 }
 
 export function fcntl(fd: number, cmd: number, arg = 0): number {

@@ -185,7 +185,7 @@ function joinContainer(spec: ExecSpec): void {
   if (tty) fs.closeSync(tty.fd);
   send({ pid });
   fs.closeSync(STATUS_FD);
-  process.exit(libc.waitExitCode(pid));
+  libc.exitNow(libc.waitExitCode(pid));
 }
 
 function execFailure(arg0: string | undefined, e: unknown): StartError {
