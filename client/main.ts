@@ -10,6 +10,7 @@ import { cpCommand } from './commands/cp';
 import { attachCommand, execCommand } from './commands/exec';
 import { containerPruneCommand, diffCommand, eventsCommand, pauseCommand, renameCommand, statsCommand, topCommand, unpauseCommand } from './commands/inspection';
 import { importCommand, imagesCommand, loadCommand, pullCommand, rmiCommand } from './commands/images';
+import { buildCommand } from './commands/build';
 import { commitCommand, exportCommand, imagePruneCommand, saveCommand } from './commands/archive';
 import { loginCommand, logoutCommand, pushCommand, searchCommand, tagCommand } from './commands/registry';
 import { infoCommand, inspectCommand, versionCommand } from './commands/system';
@@ -443,6 +444,23 @@ const rmiSpec = (name: string, aliases: string[]): CmdSpec => ({
 });
 
 const imageCommands = (top: boolean): CmdSpec[] => [
+  {
+    name: 'build',
+    use: 'build [OPTIONS] PATH | URL | -',
+    short: 'Build an image from a Dockerfile',
+    args: { exact: 1 },
+    options: [
+      o('--build-arg', 'list', 'Set build-time variables'),
+      o('-f, --file', 'string', "Name of the Dockerfile (Default is 'PATH/Dockerfile')"),
+      o('--label', 'list', 'Set metadata for an image'),
+      o('--no-cache', 'bool', 'Do not use cache when building the image'),
+      o('--pull', 'bool', 'Always attempt to pull a newer version of the image'),
+      o('-q, --quiet', 'bool', 'Suppress the build output and print image ID on success'),
+      o('-t, --tag', 'list', 'Name and optionally a tag in the \'name:tag\' format'),
+      o('--target', 'string', 'Set the target build stage to build.'),
+    ],
+    run: (cli, args, opts) => buildCommand(cli, args[0], opts),
+  },
   top ? imagesSpec('images', [], `${PROGRAM} image ls, ${PROGRAM} image list, ${PROGRAM} images`) : imagesSpec('ls', ['list'], `${PROGRAM} image ls, ${PROGRAM} image list, ${PROGRAM} images`),
   top ? rmiSpec('rmi', []) : rmiSpec('rm', ['rmi', 'remove']),
   {

@@ -197,4 +197,24 @@ describe.skipIf(!hasDocker)('docker build', () => {
     expect(after).toBeLessThan(before);
     expect(d.docker(['run', '--rm', 'berthbuild/quiet', 'cat', '/f']).stdout).toBe('two\n');
   });
+
+  it('builds with berth\'s own client: tags, -f, build args, --target, -q, a Dockerfile on stdin, a failing RUN\'s exit code', () => {
+    const dir = context({ 'build.Dockerfile': 'FROM busybox AS one\nARG WHO=nobody\nRUN echo "hi $WHO" > /hi\nFROM one\nCMD ["cat", "/hi"]\n', '.dockerignore': '*.tmp\n', 'x.tmp': 'x' });
+    const r = d.berth(['build', '-t', 'berthbuild/client:1', '-t', 'berthbuild/client:2', '-f', join(dir, 'build.Dockerfile'), '--build-arg', 'WHO=berth', '--label', 'built.by=berth', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Sending build context to Docker daemon {2}[\d.]+kB\r\r\nStep 1\/6 : FROM busybox AS one\n ---> [0-9a-f]{12}\n/);
+    expect(r.stdout).toMatch(/Successfully built [0-9a-f]{12}\nSuccessfully tagged berthbuild\/client:1\nSuccessfully tagged berthbuild\/client:2\n$/);
+    expect(d.docker(['run', '--rm', 'berthbuild/client:2']).stdout).toBe('hi berth\n');
+    expect(r.stdout).toContain('Step 6/6 : LABEL built.by=berth\n');
+    expect(d.docker(['image', 'inspect', '-f', '{{index .Config.Labels "built.by"}}', 'berthbuild/client:1']).stdout).toBe('berth\n');
+    const q = d.berth(['build', '-q', '--target', 'one', '-f', join(dir, 'build.Dockerfile'), dir]);
+    expect(q.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    const failed = d.berth(['build', '-'], { input: 'FROM busybox\nRUN echo out; exit 5\n' });
+    expect(failed.status).toBe(5);
+    expect(failed.stdout).toContain('\nout\n');
+    expect(failed.stderr).toContain("The command '/bin/sh -c echo out; exit 5' returned a non-zero code: 5");
+    const noFile = d.berth(['build', context({ 'a.txt': 'a' })]);
+    expect(noFile.status).toBe(1);
+    expect(noFile.stderr).toMatch(/unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat .*\/Dockerfile: no such file or directory/);
+  });
 });
