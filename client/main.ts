@@ -8,6 +8,7 @@ import { PROGRAM, StatusError, drain, type Cli, type InStream, type OutStream } 
 import { createCommand, killCommand, logsCommand, psCommand, restartCommand, rmCommand, runCommand, startCommand, stopCommand, waitCommand } from './commands/containers';
 import { cpCommand } from './commands/cp';
 import { attachCommand, execCommand } from './commands/exec';
+import { updateCommand, type UpdateFlags } from './commands/update';
 import { containerPruneCommand, diffCommand, eventsCommand, pauseCommand, renameCommand, statsCommand, topCommand, unpauseCommand } from './commands/inspection';
 import { importCommand, imagesCommand, loadCommand, pullCommand, rmiCommand } from './commands/images';
 import { buildCommand } from './commands/build';
@@ -384,6 +385,29 @@ function inspectionCommands(top: boolean): CmdSpec[] {
     { name: 'pause', use: 'pause CONTAINER [CONTAINER...]', short: 'Pause all processes within one or more containers', args: { min: 1 }, options: [], run: (cli, args) => pauseCommand(cli, args) },
     { name: 'unpause', use: 'unpause CONTAINER [CONTAINER...]', short: 'Unpause all processes within one or more containers', args: { min: 1 }, options: [], run: (cli, args) => unpauseCommand(cli, args) },
     { name: 'rename', use: 'rename CONTAINER NEW_NAME', short: 'Rename a container', args: { exact: 2 }, options: [], run: (cli, args) => renameCommand(cli, args[0], args[1]) },
+    {
+      name: 'update',
+      use: 'update [OPTIONS] CONTAINER [CONTAINER...]',
+      short: 'Update configuration of one or more containers',
+      args: { min: 1 },
+      options: [
+        o('--blkio-weight', 'int', 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)', { typeName: 'uint16' }),
+        o('--cpu-period', 'int', 'Limit CPU CFS (Completely Fair Scheduler) period'),
+        o('--cpu-quota', 'int', 'Limit CPU CFS (Completely Fair Scheduler) quota'),
+        o('--cpu-rt-period', 'int', 'Limit the CPU real-time period in microseconds'),
+        o('--cpu-rt-runtime', 'int', 'Limit the CPU real-time runtime in microseconds'),
+        o('-c, --cpu-shares', 'int', 'CPU shares (relative weight)'),
+        o('--cpus', 'decimal', 'Number of CPUs'),
+        o('--cpuset-cpus', 'string', 'CPUs in which to allow execution (0-3, 0,1)'),
+        o('--cpuset-mems', 'string', 'MEMs in which to allow execution (0-3, 0,1)'),
+        o('-m, --memory', 'bytes', 'Memory limit'),
+        o('--memory-reservation', 'bytes', 'Memory soft limit'),
+        o('--memory-swap', 'bytes', "Swap limit equal to memory plus swap: -1 to enable unlimited swap"),
+        o('--pids-limit', 'int', 'Tune container pids limit (set -1 for unlimited)'),
+        o('--restart', 'string', 'Restart policy to apply when a container exits'),
+      ],
+      run: (cli, args, opts) => updateCommand(cli, args, opts as UpdateFlags),
+    },
     {
       name: 'top',
       use: 'top CONTAINER [ps OPTIONS]',

@@ -9,6 +9,10 @@ export interface CgroupDriver {
   readonly version: 1 | 2;
   /** Creates the container's cgroup with its limits; returns the cgroup.procs files to join. */
   create(id: string, limits: Limits): Promise<string[]>;
+  /** Writes new limits into a running container's cgroup (docker update); memory first, so a refused limit changes nothing. */
+  update(id: string, limits: Limits): Promise<void>;
+  /** Whether containers can get a block I/O weight (the kernel's I/O scheduler offers the file). */
+  supportsBlkioWeight(): boolean;
   /** The cgroup.procs files of an existing container's cgroup (exec joins them). */
   procs(id: string): string[];
   /** Moves a process into the daemon's own cgroup: an exec init, once its command runs in the container's. */

@@ -13,6 +13,10 @@ export interface Limits {
   cpuShares: number;
   /** 0 or negative = unlimited. */
   pidsLimit: number;
+  /** Soft limit in bytes (v1 memory.soft_limit_in_bytes, v2 memory.low); 0 = none. */
+  memoryReservation?: number;
+  /** Block I/O weight 10..1000; 0 = the kernel's default. Written only where the kernel has the file. */
+  blkioWeight?: number;
 }
 
 export const DEFAULT_CPU_PERIOD = 100_000;

@@ -1,4 +1,5 @@
 // cgroup v1: one hierarchy per controller, the container's cgroup at <controller>/<parent>/<id>.
+import { existsSync } from 'fs';
 import { mkdir, readFile, rmdir, writeFile } from 'fs/promises';
 import type { CgroupDriver } from './driver';
 import { moveTo, ownProcsFile } from './own';
@@ -20,21 +21,46 @@ export class CgroupV1 implements CgroupDriver {
 
   async create(id: string, limits: Limits): Promise<string[]> {
     await Promise.all(CONTROLLERS.map((c) => mkdir(this.dir(c, id), { recursive: true })));
-    const writes: Array<[string, string, string]> = [];
-    if (limits.memory > 0) {
-      writes.push(['memory', 'memory.limit_in_bytes', String(limits.memory)]);
-    }
-    const q = cpuQuota(limits);
-    if (q) writes.push(['cpu', 'cpu.cfs_period_us', String(q.period)], ['cpu', 'cpu.cfs_quota_us', String(q.quota)]);
-    if (limits.cpuShares > 0) writes.push(['cpu', 'cpu.shares', String(limits.cpuShares)]);
-    if (limits.pidsLimit > 0) writes.push(['pids', 'pids.max', String(limits.pidsLimit)]);
     try {
-      for (const [c, file, value] of writes) await writeFile(`${this.dir(c, id)}/${file}`, value);
+      for (const [c, file, value] of this.writes(id, limits, false)) await writeFile(`${this.dir(c, id)}/${file}`, value);
     } catch (e) {
       await this.remove(id);
       throw e;
     }
     return this.procs(id);
+  }
+
+  async update(id: string, limits: Limits): Promise<void> {
+    for (const [c, file, value] of this.writes(id, limits, true)) {
+      try {
+        await writeFile(`${this.dir(c, id)}/${file}`, value);
+      } catch (e) {
+        // The kernel refuses a limit below what the cgroup uses and cannot reclaim; runc's message.
+        if ((e as NodeJS.ErrnoException).code === 'EBUSY' && file === 'memory.limit_in_bytes') {
+          const read = (f: string) => readFile(`${this.dir('memory', id)}/${f}`, 'utf8').then((t) => t.trim(), () => '?');
+          throw new Error(`unable to set memory limit to ${value} (current usage: ${await read('memory.usage_in_bytes')}, peak usage: ${await read('memory.max_usage_in_bytes')})`);
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** [controller, file, value] for the limits; an update also resets what is now unlimited. */
+  private writes(id: string, limits: Limits, update: boolean): Array<[string, string, string]> {
+    const writes: Array<[string, string, string]> = [];
+    if (limits.memory > 0) writes.push(['memory', 'memory.limit_in_bytes', String(limits.memory)]);
+    if (limits.memoryReservation) writes.push(['memory', 'memory.soft_limit_in_bytes', String(limits.memoryReservation)]);
+    const q = cpuQuota(limits);
+    if (q) writes.push(['cpu', 'cpu.cfs_period_us', String(q.period)], ['cpu', 'cpu.cfs_quota_us', String(q.quota)]);
+    if (limits.cpuShares > 0) writes.push(['cpu', 'cpu.shares', String(limits.cpuShares)]);
+    if (limits.pidsLimit > 0) writes.push(['pids', 'pids.max', String(limits.pidsLimit)]);
+    else if (update) writes.push(['pids', 'pids.max', 'max']);
+    if (limits.blkioWeight && existsSync(`${this.dir('blkio', id)}/blkio.weight`)) writes.push(['blkio', 'blkio.weight', String(limits.blkioWeight)]);
+    return writes;
+  }
+
+  supportsBlkioWeight(): boolean {
+    return existsSync(`${this.mount}/blkio/blkio.weight`);
   }
 
   procs(id: string): string[] {

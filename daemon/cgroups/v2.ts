@@ -43,21 +43,39 @@ export class CgroupV2 implements CgroupDriver {
     await this.setup();
     const dir = this.dir(id);
     await mkdir(dir, { recursive: true });
-    const writes: Array<[string, string]> = [];
-    if (limits.memory > 0) writes.push(['memory.max', String(limits.memory)]);
-    // Kernels without swap accounting have no memory.swap.max.
-    if (limits.memory > 0 && existsSync(`${dir}/memory.swap.max`)) writes.push(['memory.swap.max', swapMax(limits)]);
-    const q = cpuQuota(limits);
-    if (q) writes.push(['cpu.max', `${q.quota} ${q.period}`]);
-    if (limits.cpuShares > 0) writes.push(['cpu.weight', String(sharesToWeight(limits.cpuShares))]);
-    if (limits.pidsLimit > 0) writes.push(['pids.max', String(limits.pidsLimit)]);
     try {
-      for (const [file, value] of writes) await writeFile(`${dir}/${file}`, value);
+      for (const [file, value] of this.writes(id, limits, false)) await writeFile(`${dir}/${file}`, value);
     } catch (e) {
       await this.remove(id);
       throw e;
     }
     return this.procs(id);
+  }
+
+  async update(id: string, limits: Limits): Promise<void> {
+    // memory.max below the usage makes the kernel reclaim, then OOM-kill: there is no refusal to report.
+    for (const [file, value] of this.writes(id, limits, true)) await writeFile(`${this.dir(id)}/${file}`, value);
+  }
+
+  /** [file, value] for the limits; an update also resets what is now unlimited. */
+  private writes(id: string, limits: Limits, update: boolean): Array<[string, string]> {
+    const dir = this.dir(id);
+    const writes: Array<[string, string]> = [];
+    if (limits.memory > 0) writes.push(['memory.max', String(limits.memory)]);
+    // Kernels without swap accounting have no memory.swap.max.
+    if (limits.memory > 0 && existsSync(`${dir}/memory.swap.max`)) writes.push(['memory.swap.max', swapMax(limits)]);
+    if (limits.memoryReservation) writes.push(['memory.low', String(limits.memoryReservation)]);
+    const q = cpuQuota(limits);
+    if (q) writes.push(['cpu.max', `${q.quota} ${q.period}`]);
+    if (limits.cpuShares > 0) writes.push(['cpu.weight', String(sharesToWeight(limits.cpuShares))]);
+    if (limits.pidsLimit > 0) writes.push(['pids.max', String(limits.pidsLimit)]);
+    else if (update) writes.push(['pids.max', 'max']);
+    if (limits.blkioWeight && existsSync(`${dir}/io.bfq.weight`)) writes.push(['io.bfq.weight', String(limits.blkioWeight)]);
+    return writes;
+  }
+
+  supportsBlkioWeight(): boolean {
+    return existsSync(`${this.mount}/${this.parent}/io.bfq.weight`);
   }
 
   procs(id: string): string[] {

@@ -5,6 +5,7 @@ import { constants as osConstants } from 'os';
 import { relative } from 'path';
 import type { Logger } from 'pino';
 import type { CgroupDriver } from '../cgroups/driver';
+import type { Limits } from '../cgroups/limits';
 import type { CgroupStats } from '../cgroups/stats';
 import type { EventBus } from '../events/bus';
 import { containerEvent } from '../events/container';
@@ -14,12 +15,13 @@ import { spawnProcess, StartFailure, type Spawned } from '../runtime/spawn';
 import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
 import { etcFiles } from '../runtime/etc-files';
 import { etcContext, joinedSandbox, prepareNetworking } from './networking';
-import { badRequest, conflict, notFound, ApiError } from '../server/errors';
+import { badRequest, conflict, notFound, serverError, ApiError } from '../server/errors';
 import { mountsUnder } from '../util/mounts';
 import * as libc from '../../native/libc';
 import { validName } from './names';
 import { JsonLogWriter, logRotation, logsDisabled, type LogEntry, type StreamName } from './logs';
-import { nowNano, ZERO_TIME, type ContainerRecord } from './record';
+import { nowNano, ZERO_TIME, type ContainerRecord, type HostConfig } from './record';
+import { mergeUpdate, type UpdateRequest } from './update';
 import { policyWantsRestart, RestartBackoff } from './restart-policy';
 import type { ContainerStore } from './store';
 
@@ -211,15 +213,7 @@ export class ContainerManager {
     const find = (ref: string) => this.store.find(ref);
     const joined = joinedSandbox(c, find);
     const hc = c.HostConfig;
-    const cgroupProcs = await this.cgroups.create(c.Id, {
-      memory: hc.Memory,
-      memorySwap: hc.MemorySwap,
-      nanoCpus: hc.NanoCpus,
-      cpuQuota: hc.CpuQuota,
-      cpuPeriod: hc.CpuPeriod,
-      cpuShares: hc.CpuShares,
-      pidsLimit: hc.PidsLimit ?? 0,
-    });
+    const cgroupProcs = await this.cgroups.create(c.Id, cgroupLimits(hc));
     let sandbox = null;
     let prepared = false;
     try {
@@ -543,6 +537,27 @@ export class ContainerManager {
     this.emitEvent(c, 'rename', { oldName });
   }
 
+  /**
+   * docker update: the new HostConfig is written into the live cgroup first (a running container,
+   * not one waiting to restart), then stored; a refused write changes nothing.
+   */
+  async update(c: ContainerRecord, req: UpdateRequest): Promise<void> {
+    const next = mergeUpdate(c.Id, c.HostConfig, req);
+    if (this.running.has(c.Id)) {
+      try {
+        await this.cgroups.update(c.Id, cgroupLimits(next));
+      } catch (e) {
+        await this.cgroups.update(c.Id, cgroupLimits(c.HostConfig)).catch(() => undefined);
+        this.log.warn({ container: c.Id, err: (e as Error).message }, 'update of cgroup limits refused');
+        throw serverError(`Cannot update container ${c.Id}: ${(e as Error).message}`);
+      }
+    }
+    c.HostConfig = next;
+    this.store.save(c);
+    this.log.info({ container: c.Id }, 'container updated');
+    this.emitEvent(c, 'update');
+  }
+
   /** The container's cgroup counters; null when it is not running. */
   async cgroupStats(c: ContainerRecord): Promise<CgroupStats | null> {
     if (!this.running.has(c.Id)) return null;
@@ -651,6 +666,10 @@ export class ContainerManager {
     );
   }
 
+  supportsBlkioWeight(): boolean {
+    return this.cgroups.supportsBlkioWeight();
+  }
+
   countRunning(): number {
     return this.running.size;
   }
@@ -670,6 +689,21 @@ export function signalNumber(signal: string | number): number {
   const n = osConstants.signals[name];
   if (n === undefined) throw new ApiError(400, `Invalid signal: ${signal}`);
   return n;
+}
+
+/** The cgroup limits a HostConfig asks for. */
+function cgroupLimits(hc: HostConfig): Limits {
+  return {
+    memory: hc.Memory,
+    memorySwap: hc.MemorySwap,
+    nanoCpus: hc.NanoCpus,
+    cpuQuota: hc.CpuQuota,
+    cpuPeriod: hc.CpuPeriod,
+    cpuShares: hc.CpuShares,
+    pidsLimit: hc.PidsLimit ?? 0,
+    memoryReservation: hc.MemoryReservation ?? 0,
+    blkioWeight: hc.BlkioWeight ?? 0,
+  };
 }
 
 function delay(ms: number): Promise<void> {

@@ -62,6 +62,8 @@ export interface HostConfig {
   PidsLimit: number | null;
   Privileged: boolean;
   RestartPolicy?: RestartPolicy;
+  MemoryReservation?: number;
+  BlkioWeight?: number;
   [key: string]: unknown;
 }
 

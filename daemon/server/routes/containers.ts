@@ -1,7 +1,9 @@
 // /containers/*: create, list, inspect, start, stop, restart, kill, wait, remove, logs, attach.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'stream';
+import { cpus } from 'os';
 import { buildContainer, type ImageDefaults } from '../../containers/create';
+import { verifyUpdate } from '../../containers/update';
 import { inspectContainer, summarizeContainer } from '../../containers/inspect';
 import { entryWanted, frame, logRotation, logsDisabled, readLogs, type LogEntry, type StreamName } from '../../containers/logs';
 import { parseEventTime } from '../../events/filter';
@@ -99,6 +101,13 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     const c = containers.find(req.params.id);
     await containers.restart(c, req.query.t === undefined ? undefined : qint(req.query.t, 't', 10));
     return reply.code(204).send();
+  });
+
+  app.post('/containers/:id/update', async (req: Req) => {
+    // As dockerd: the values are checked before the container is looked up.
+    const { req: update, warnings } = verifyUpdate(req.body ?? {}, { ncpu: cpus().length, blkioWeight: containers.supportsBlkioWeight() });
+    await containers.update(containers.find(req.params.id), update);
+    return { Warnings: warnings };
   });
 
   app.post('/containers/:id/resize', async (req: Req, reply) => {

@@ -354,6 +354,23 @@ async function execCgroup(id) {
   check('exec exit code 137 after SIGKILL', code === 137, String(code));
 }
 
+/** docker update of the running limits container: the new values land in its cgroup files and inspect. */
+async function updateLimits(id) {
+  const dir = `${CG}/${PARENT}/${id}`;
+  const bad = await api('POST', `/containers/${id}/update`, { Memory: 4194304 });
+  check('update Memory 4 MiB is 400 with dockerd message', bad.status === 400 && bad.json && bad.json.message === 'Minimum memory limit allowed is 6MB', `${bad.status} ${bad.text}`);
+  check('a refused update leaves memory.max', read(`${dir}/memory.max`) === '67108864', read(`${dir}/memory.max`));
+  const r = await api('POST', `/containers/${id}/update`, { Memory: 33554432, MemorySwap: 67108864, NanoCpus: 250000000, PidsLimit: 20, CpuShares: 1024 });
+  check('POST update', r.status === 200 && r.json && Array.isArray(r.json.Warnings), `${r.status} ${r.text.slice(0, 300)}`);
+  check('updated memory.max', read(`${dir}/memory.max`) === '33554432', read(`${dir}/memory.max`));
+  if (fs.existsSync(`${dir}/memory.swap.max`)) check('updated memory.swap.max (swap above memory)', read(`${dir}/memory.swap.max`) === '33554432', read(`${dir}/memory.swap.max`));
+  check('updated cpu.max', read(`${dir}/cpu.max`) === '25000 100000', read(`${dir}/cpu.max`));
+  check('updated pids.max', read(`${dir}/pids.max`) === '20', read(`${dir}/pids.max`));
+  check('updated cpu.weight', read(`${dir}/cpu.weight`) === String(runcWeight(1024)), `${read(`${dir}/cpu.weight`)}, want ${runcWeight(1024)}`);
+  const hc = (await inspect(id)).HostConfig;
+  check('inspect shows the updated HostConfig', hc.Memory === 33554432 && hc.MemorySwap === 67108864 && hc.NanoCpus === 250000000 && hc.PidsLimit === 20 && hc.CpuShares === 1024, JSON.stringify(hc).slice(0, 300));
+}
+
 async function stopDaemon() {
   daemon.kill('SIGTERM');
   const end = await Promise.race([daemon.exited, sleep(60_000).then(() => null)]);
@@ -373,6 +390,7 @@ async function main() {
   const c3 = await quotaPidsContainer();
   await pauseStatsTop(c1);
   await execCgroup(c1);
+  await updateLimits(c1);
   await remove(c1, 'running limits container');
   await remove(c2, 'exited oom container');
   await remove(c3, 'running pids container');

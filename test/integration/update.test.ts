@@ -1,0 +1,128 @@
+// docker update through the real CLI: new limits land in the live cgroup and in inspect, survive a
+// restart, and bad values get dockerd's messages and change nothing.
+import { existsSync, readFileSync } from 'fs';
+import { cpus } from 'os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasDocker, startDaemonWithImage, stopAndCheck, type TestDaemon } from '../helpers/daemon';
+
+const IMG = 'berthupdate/busybox:latest';
+const MB = 1024 * 1024;
+const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+
+describe.skipIf(!hasDocker || v2)('docker update (cgroup v1 host; v2 is checked in test/vm)', () => {
+  let d: TestDaemon;
+  const id = (name: string): string => d.docker(['inspect', '-f', '{{.Id}}', name]).stdout.trim();
+  const cg = (ctrl: string, name: string, file: string): string => readFileSync(`/sys/fs/cgroup/${ctrl}/${d.cgroupParent}/${id(name)}/${file}`, 'utf8').trim();
+  const hostConfig = (name: string): Record<string, unknown> => JSON.parse(d.docker(['inspect', name]).stdout)[0].HostConfig;
+  // --stop-timeout 0: sleep as PID 1 ignores SIGTERM, and nothing here needs a graceful stop.
+  const runSleeping = (name: string, ...flags: string[]) => expect(d.docker(['run', '-d', '--name', name, '--stop-timeout', '0', ...flags, IMG, 'sleep', '300']).status).toBe(0);
+
+  beforeAll(async () => {
+    d = await startDaemonWithImage(IMG);
+  });
+
+  afterAll(async () => {
+    if (d) await stopAndCheck(d);
+  });
+
+  it('writes new limits into the running container cgroup and inspect, and keeps them across a restart', () => {
+    runSleeping('lim', '-m', '64m');
+    const r = d.docker(['update', '-m', '20m', '--cpus', '0.5', '--cpu-shares', '512', '--pids-limit', '30', '--memory-reservation', '10m', 'lim']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('lim\n');
+    expect(r.status).toBe(0);
+    const check = () => {
+      expect(cg('memory', 'lim', 'memory.limit_in_bytes')).toBe(String(20 * MB));
+      expect(cg('memory', 'lim', 'memory.soft_limit_in_bytes')).toBe(String(10 * MB));
+      expect(cg('cpu', 'lim', 'cpu.cfs_quota_us')).toBe('50000');
+      expect(cg('cpu', 'lim', 'cpu.cfs_period_us')).toBe('100000');
+      expect(cg('cpu', 'lim', 'cpu.shares')).toBe('512');
+      expect(cg('pids', 'lim', 'pids.max')).toBe('30');
+    };
+    check();
+    // The swap dockerd stored at create (twice the first limit) stays as it was.
+    expect(hostConfig('lim')).toMatchObject({ Memory: 20 * MB, MemorySwap: 128 * MB, MemoryReservation: 10 * MB, NanoCpus: 5e8, CpuShares: 512, PidsLimit: 30 });
+    const events = d.docker(['events', '--since', '0', '--until', (Date.now() / 1000).toFixed(3), '--filter', 'container=lim', '--filter', 'event=update', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+    expect(events.stdout).toBe('update lim\n');
+
+    expect(d.docker(['restart', '-t', '0', 'lim']).status).toBe(0);
+    check();
+    // Unlimited pids again (-1, as the CLI's help says), through berth's own client.
+    const b = d.berth(['update', '--pids-limit', '-1', 'lim']);
+    expect(b.stdout).toBe('lim\n');
+    expect(cg('pids', 'lim', 'pids.max')).toBe('max');
+    expect(hostConfig('lim').PidsLimit).toBeNull();
+  });
+
+  it('refuses bad values with dockerd messages and changes nothing', async () => {
+    runSleeping('bad', '-m', '64m', '--cpus', '1');
+    const before = hostConfig('bad');
+    const full = id('bad');
+    const ncpu = cpus().length;
+    const cases: Array<[string[], string]> = [
+      [['-m', '4m'], 'Minimum memory limit allowed is 6MB'],
+      [['-m', '20m', '--memory-swap', '10m'], 'Minimum memoryswap limit should be larger than memory limit, see usage'],
+      [['--memory-reservation', '1m'], 'Minimum memory reservation allowed is 6MB'],
+      [['--cpus', String(ncpu + 1)], `Range of CPUs is from 0.01 to ${ncpu}.00, as there are only ${ncpu} CPUs available`],
+      [['--cpu-period', '500'], 'CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)'],
+      [['--cpu-period', '100000'], `Cannot update container ${full}: Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set`],
+      [['-m', '200m'], `Cannot update container ${full}: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time`],
+      [['--restart', 'foo'], "invalid restart policy 'foo'"],
+      [['--restart', 'always:2'], "maximum retry count cannot be used with restart policy 'always'"],
+    ];
+    for (const [flags, message] of cases) {
+      const r = d.docker(['update', ...flags, 'bad']);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`Error response from daemon: ${message}\n`);
+      expect(r.status).toBe(1);
+    }
+    expect(hostConfig('bad')).toEqual(before);
+    expect(cg('memory', 'bad', 'memory.limit_in_bytes')).toBe(String(64 * MB));
+    expect(cg('cpu', 'bad', 'cpu.cfs_quota_us')).toBe('100000');
+
+    const missing = d.docker(['update', '-m', '20m', 'nosuch']);
+    expect(missing.stderr).toBe('Error response from daemon: No such container: nosuch\n');
+    expect(missing.status).toBe(1);
+    const api = await d.api<{ message: string }>('POST', '/containers/nosuch/update', { Memory: 20 * MB });
+    expect(api.status).toBe(404);
+    const ok = await d.api<{ Warnings: string[] }>('POST', '/containers/bad/update', { CpuShares: 256 });
+    expect(ok).toMatchObject({ status: 200, body: { Warnings: [] } });
+  });
+
+  it('refuses a memory limit below what the container uses (the kernel cannot reclaim it)', () => {
+    // 16 MB in /dev/shm is charged to the container and there is no swap to push it to.
+    expect(d.docker(['run', '-d', '--name', 'full', '-m', '64m', '--stop-timeout', '0', IMG, 'sh', '-c', 'head -c 16777216 /dev/zero > /dev/shm/fill && touch /tmp/ready && sleep 300']).status).toBe(0);
+    for (let i = 0; i < 100 && d.docker(['exec', 'full', 'test', '-e', '/tmp/ready']).status !== 0; i++);
+    const r = d.docker(['update', '-m', '8m', 'full']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^Error response from daemon: Cannot update container ${id('full')}: unable to set memory limit to 8388608 \\(current usage: \\d+, peak usage: \\d+\\)\\n$`));
+    expect(cg('memory', 'full', 'memory.limit_in_bytes')).toBe(String(64 * MB));
+    expect(hostConfig('full').Memory).toBe(64 * MB);
+  });
+
+  it('sets a restart policy on an existing container; not on an --rm one', async () => {
+    expect(d.docker(['run', '-d', '--name', 'pol', IMG, 'sh', '-c', 'sleep 0.5; exit 2']).status).toBe(0);
+    expect(d.docker(['update', '--restart', 'on-failure:1', 'pol']).stdout).toBe('pol\n');
+    expect(hostConfig('pol').RestartPolicy).toEqual({ Name: 'on-failure', MaximumRetryCount: 1 });
+    const end = Date.now() + 10_000;
+    let c: { RestartCount: number; State: { Status: string } };
+    do {
+      await new Promise((r) => setTimeout(r, 100));
+      c = JSON.parse(d.docker(['inspect', 'pol']).stdout)[0];
+    } while (!(c.RestartCount === 1 && c.State.Status === 'exited') && Date.now() < end);
+    expect(c).toMatchObject({ RestartCount: 1, State: { Status: 'exited' } });
+
+    runSleeping('autorm', '--rm');
+    const r = d.docker(['update', '--restart', 'always', 'autorm']);
+    expect(r.stderr).toBe(`Error response from daemon: Cannot update container ${id('autorm')}: Restart policy cannot be updated because AutoRemove is enabled for the container\n`);
+    expect(hostConfig('autorm').RestartPolicy).toEqual({ Name: 'no', MaximumRetryCount: 0 });
+  });
+
+  it.skipIf(existsSync('/sys/fs/cgroup/blkio/blkio.weight'))('reports a block I/O weight this kernel cannot apply as dockerd warns', () => {
+    runSleeping('warn');
+    const r = d.docker(['update', '--blkio-weight', '500', 'warn']);
+    expect(r.stdout).toBe('warn\nYour kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.\n');
+    expect(r.status).toBe(0);
+    expect(hostConfig('warn').BlkioWeight).toBe(0);
+  });
+});
