@@ -1,6 +1,7 @@
 // The health monitor, as dockerd's: while a container with a health check runs (and is not paused)
 // its probe runs every interval; results go to State.Health and a change of status is an event.
 // It follows the containers through their events, so the lifecycle code needs no hooks for it.
+import { readFileSync } from 'fs';
 import type { Logger } from 'pino';
 import type { ExecManager } from '../containers/exec';
 import type { ContainerRecord } from '../containers/record';
@@ -97,7 +98,8 @@ export class HealthMonitor {
         runProbe(this.deps.execs, cur, probe, m.stop.signal)
           .then((result) => {
             if (m.stop.signal.aborted) return;
-            this.record(cur, probe, result);
+            // A probe the container's end killed is not a result: its die event is on the way.
+            if (result.ExitCode === 0 || initAlive(cur.State.Pid)) this.record(cur, probe, result);
             schedule();
           })
           .catch((e: Error) => this.deps.log.error({ container: c.Id, err: e.message }, 'health probe failed'));
@@ -128,5 +130,17 @@ export class HealthMonitor {
       this.deps.log.info({ container: c.Id, status: h.Status }, 'health status changed');
       containerEvent(this.deps.bus, c, `health_status: ${h.Status}`);
     }
+  }
+}
+
+/** Whether the container's PID 1 still runs (not gone, not a zombie waiting for its exit to be handled). */
+function initAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
   }
 }

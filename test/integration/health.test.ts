@@ -2,6 +2,7 @@
 // execs in the container, starting → unhealthy → healthy, the timeout, State.Health in inspect, the
 // ps STATUS words and health filter, health_status events, and nothing left once the container stops.
 import { spawn } from 'child_process';
+import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, hasDocker, startDaemon, startDaemonWithImage, stopAndCheck, type TestDaemon } from '../helpers/daemon';
@@ -106,6 +107,32 @@ describe.skipIf(!hasDocker)('health checks', () => {
     // /tmp/ok went with the stop? No: the writable layer stays, so the restarted container is healthy again.
     await until('hc', (h) => h.Status === 'healthy');
     expect(d.docker(['inspect', '-f', '{{.Id}}', 'hc']).stdout.trim()).toBe(id);
+  });
+
+  it('a probe in flight dies with its container: no process, no cgroup left', async () => {
+    expect(d.docker(['run', '-d', '--name', 'inflight', '--health-cmd', 'sleep 3737', '--health-interval', '100ms', '--health-timeout', '60s', IMG, 'sleep', '300']).status).toBe(0);
+    const id = d.docker(['inspect', '-f', '{{.Id}}', 'inflight']).stdout.trim();
+    const probes = (): number[] =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\x003737\x00';
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    const end = Date.now() + 10_000;
+    while (probes().length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(probes()).toHaveLength(1);
+    expect(d.docker(['stop', '-t', '0', 'inflight']).status).toBe(0);
+    expect(probes()).toEqual([]);
+    const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+    expect(existsSync(v2 ? `/sys/fs/cgroup/${d.cgroupParent}/${id}` : `/sys/fs/cgroup/pids/${d.cgroupParent}/${id}`)).toBe(false);
+    // The probe's result never came: the log is as empty as before, the status as a stop leaves it.
+    expect(health('inflight')).toEqual({ Status: 'unhealthy', FailingStreak: 0, Log: [] });
+    expect(d.docker(['rm', 'inflight']).status).toBe(0);
   });
 
   it('pausing stops the probes and reads unhealthy, as dockerd; unpausing resumes them', async () => {
