@@ -7,14 +7,22 @@ import { CgroupV2 } from './v2';
 
 export interface CgroupDriver {
   readonly version: 1 | 2;
-  /** Creates the container's cgroup with its limits; returns the cgroup.procs files to join. */
+  /** Creates the container's cgroup with its limits; returns its join files (see joinFiles). */
   create(id: string, limits: Limits): Promise<string[]>;
   /** Writes new limits into a running container's cgroup (docker update); memory first, so a refused limit changes nothing. */
   update(id: string, limits: Limits): Promise<void>;
   /** Whether containers can get a block I/O weight (the kernel's I/O scheduler offers the file). */
   supportsBlkioWeight(): boolean;
-  /** The cgroup.procs files of an existing container's cgroup (exec joins them). */
+  /** The cgroup.procs files of the container's cgroup: its processes. */
   procs(id: string): string[];
+  /**
+   * The files a process writes "0" to, to join the container's cgroup from the thread that will
+   * fork or exec the command. v1: each hierarchy's `tasks`, which moves that thread alone, without
+   * the whole-process lock whose RCU wait cost 5-20 ms a write here (the command inherits the
+   * thread's cgroups; the init's other threads never join, and are gone at execve). v2 groups
+   * threads by process: `cgroup.procs`.
+   */
+  joinFiles(id: string): string[];
   /** Moves a process into the daemon's own cgroup: an exec init, once its command runs in the container's. */
   reclaim(pid: number): Promise<void>;
   /** Whether the kernel's OOM killer killed a process of the container's cgroup. */

@@ -15,11 +15,11 @@ export function parseOwnCgroups(text: string): Map<string, string> {
 
 let cached: Map<string, string> | undefined;
 
-/** The cgroup.procs file of the daemon's cgroup for `controller` ('' for v2) under `root`. */
-export function ownProcsFile(root: string, controller: string): string {
+/** A file (cgroup.procs, tasks) of the daemon's cgroup for `controller` ('' for v2) under `root`. */
+export function ownCgroupFile(root: string, controller: string, file: string): string {
   cached ??= parseOwnCgroups(readFileSync('/proc/self/cgroup', 'utf8'));
   const path = cached.get(controller) ?? '/';
-  return `${root}${path === '/' ? '' : path}/cgroup.procs`;
+  return `${root}${path === '/' ? '' : path}/${file}`;
 }
 
 /** Writes `pid` into each file; a process already gone is no failure. */

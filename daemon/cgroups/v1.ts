@@ -2,7 +2,7 @@
 import { existsSync } from 'fs';
 import { mkdir, readFile, rmdir, writeFile } from 'fs/promises';
 import type { CgroupDriver } from './driver';
-import { moveTo, ownProcsFile } from './own';
+import { moveTo, ownCgroupFile } from './own';
 import { cpuQuota, type Limits } from './limits';
 import { blkioV1, keyValues, single, type CgroupStats } from './stats';
 
@@ -27,7 +27,7 @@ export class CgroupV1 implements CgroupDriver {
       await this.remove(id);
       throw e;
     }
-    return this.procs(id);
+    return this.joinFiles(id);
   }
 
   async update(id: string, limits: Limits): Promise<void> {
@@ -67,9 +67,14 @@ export class CgroupV1 implements CgroupDriver {
     return CONTROLLERS.map((c) => `${this.dir(c, id)}/cgroup.procs`);
   }
 
+  joinFiles(id: string): string[] {
+    return CONTROLLERS.map((c) => `${this.dir(c, id)}/tasks`);
+  }
+
+  /** Only the init's main thread joined (through `tasks`): it alone goes back, the same way. */
   reclaim(pid: number): Promise<void> {
     return moveTo(
-      CONTROLLERS.map((c) => ownProcsFile(`${this.mount}/${c}`, c)),
+      CONTROLLERS.map((c) => ownCgroupFile(`${this.mount}/${c}`, c, 'tasks')),
       pid,
     );
   }

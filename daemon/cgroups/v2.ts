@@ -2,7 +2,7 @@
 import { existsSync } from 'fs';
 import { mkdir, readFile, writeFile } from 'fs/promises';
 import type { CgroupDriver } from './driver';
-import { moveTo, ownProcsFile } from './own';
+import { moveTo, ownCgroupFile } from './own';
 import { cpuQuota, sharesToWeight, swapMax, type Limits } from './limits';
 import { ioStatV2, keyValues, single, type CgroupStats } from './stats';
 import { killAll, parsePids, rmdirIfPresent } from './v1';
@@ -49,7 +49,7 @@ export class CgroupV2 implements CgroupDriver {
       await this.remove(id);
       throw e;
     }
-    return this.procs(id);
+    return this.joinFiles(id);
   }
 
   async update(id: string, limits: Limits): Promise<void> {
@@ -82,8 +82,12 @@ export class CgroupV2 implements CgroupDriver {
     return [`${this.dir(id)}/cgroup.procs`];
   }
 
+  joinFiles(id: string): string[] {
+    return this.procs(id);
+  }
+
   reclaim(pid: number): Promise<void> {
-    return moveTo([ownProcsFile(this.mount, '')], pid);
+    return moveTo([ownCgroupFile(this.mount, '', 'cgroup.procs')], pid);
   }
 
   async remove(id: string): Promise<void> {

@@ -63,7 +63,7 @@ export class ExecManager {
     this.pool = new ExecPool(log);
     // A running container is what execs need: have an init ready before the first one.
     bus.subscribe((msg) => {
-      if (msg.Type === 'container' && msg.Action === 'start') this.pool.refill();
+      if (msg.Type === 'container' && msg.Action === 'start') this.pool.refill(1);
     });
   }
 
@@ -129,7 +129,7 @@ export class ExecManager {
             cwd: cfg.WorkingDir || c.Config.WorkingDir || '/',
             user: cfg.User || c.Config.User,
             capabilities: cfg.Privileged ? ALL_CAPABILITIES : DEFAULT_CAPABILITIES,
-            cgroupProcs: this.cgroups.procs(c.Id),
+            cgroupJoin: this.cgroups.joinFiles(c.Id),
           tty: cfg.Tty,
         },
       });

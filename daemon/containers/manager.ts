@@ -247,7 +247,7 @@ export class ContainerManager {
           readonlyPaths: READONLY_PATHS,
           readonlyRootfs: hc.ReadonlyRootfs === true,
           shmSize: typeof hc.ShmSize === 'number' && hc.ShmSize > 0 ? hc.ShmSize : undefined,
-          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: DEFAULT_CAPABILITIES, cgroupProcs, tty: c.Config.Tty },
+          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: DEFAULT_CAPABILITIES, cgroupJoin: cgroupProcs, tty: c.Config.Tty },
         },
         { stdin: c.Config.OpenStdin },
       );

@@ -1,13 +1,15 @@
 // Spare exec inits, started before the request. Most of an exec's latency was Node starting the
 // init and loading its FFI (about 55 ms here, see docs/architecture.md); a spare has done both
 // and waits blocked on its spec pipe, so an exec pays only for joining the container and
-// posix_spawn. Two spares, so that back-to-back execs (scripts, health probes) find one ready
-// while the next boots; dropped after a quiet spell.
+// posix_spawn. One spare waits once a container runs; after an exec, three, so that execs in a
+// row (scripts, health probes) find one ready while the next boots. Each costs about 12 MB
+// (proportional set); all are dropped after a quiet spell.
 import type { ChildProcess } from 'child_process';
 import type { Logger } from 'pino';
 import { spawnExecInit } from './spawn';
 
-const SPARES = 2;
+/** Spares kept after an exec. */
+const AFTER_EXEC = 3;
 const IDLE_MS = 5 * 60_000;
 
 export class ExecPool {
@@ -22,10 +24,10 @@ export class ExecPool {
     return this.spares.shift() ?? spawnExecInit();
   }
 
-  /** Tops the spares up, and restarts the idle clock. */
-  refill(): void {
+  /** Tops the spares up to `count` (AFTER_EXEC by default), and restarts the idle clock. */
+  refill(count = AFTER_EXEC): void {
     if (this.closed) return;
-    while (this.spares.length < SPARES) {
+    while (this.spares.length < count) {
       const init = spawnExecInit();
       init.once('exit', (code, signal) => {
         // A taken or dropped spare is no longer ours to watch.

@@ -24,8 +24,8 @@ export interface ProcessSpec {
   user: string;
   /** Capability numbers to keep (bounding, effective, permitted). */
   capabilities: number[];
-  /** cgroup.procs files the process joins just before exec. */
-  cgroupProcs: string[];
+  /** The cgroup's join files (CgroupDriver.joinFiles): the init writes "0" to each just before the command starts. */
+  cgroupJoin: string[];
   /** Give the process a terminal from the container's own devpts; the daemon takes its master end. */
   tty: boolean;
 }

@@ -84,7 +84,7 @@ function openConsole(): Console {
 }
 
 function startContainer(spec: ContainerSpec): void {
-  const cgroupFds = spec.process.cgroupProcs.map((p) => fs.openSync(p, 'w'));
+  const cgroupFds = spec.process.cgroupJoin.map((p) => fs.openSync(p, 'w'));
   libc.unshare(libc.CLONE_NEWNS | libc.CLONE_NEWUTS | libc.CLONE_NEWIPC);
   if (spec.netns) {
     const fd = fs.openSync(spec.netns, 'r');
@@ -158,7 +158,7 @@ const EXEC_NAMESPACES: Array<[string, number]> = [
 function joinContainer(spec: ExecSpec): void {
   const pidNs = fs.openSync(`/proc/${spec.pid}/ns/pid`, 'r');
   const fds = EXEC_NAMESPACES.map(([name, flag]) => [fs.openSync(`/proc/${spec.pid}/ns/${name}`, 'r'), flag] as const);
-  const cgroupFds = spec.process.cgroupProcs.map((p) => fs.openSync(p, 'w'));
+  const cgroupFds = spec.process.cgroupJoin.map((p) => fs.openSync(p, 'w'));
   // A thread sharing its filesystem context with others may not change mount namespace.
   libc.unshare(libc.CLONE_FS);
   libc.setns(pidNs, libc.CLONE_NEWPID);

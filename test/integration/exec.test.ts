@@ -56,7 +56,7 @@ describe.skipIf(!hasDocker)('exec', () => {
     expect(d.docker(['exec', 'box', 'true']).status).toBe(0);
     const spares = await until(() => {
       const s = initsOf(d.proc.pid as number);
-      return s.length === 2 ? s : undefined;
+      return s.length > 0 ? s : undefined;
     });
     const created = await d.api<{ Id: string }>('POST', '/containers/box/exec', { Cmd: ['sleep', '30'] });
     expect(created.status).toBe(201);
