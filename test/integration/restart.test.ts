@@ -1,5 +1,6 @@
 // Restart policies through the real docker CLI: validation, restarts with dockerd's backoff,
 // stop/kill/rm -f of a restarting container, and what comes back when the daemon starts again.
+import { existsSync, readFileSync } from 'fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasDocker, startDaemon, startDaemonWithImage, stopAndCheck, type TestDaemon } from '../helpers/daemon';
 
@@ -134,11 +135,16 @@ describe.skipIf(!hasDocker)('restart policies', () => {
     run('us-stopped', 'unless-stopped');
     run('no-policy', 'no');
     expect(d.docker(['stop', '-t', '0', 'alw-stopped', 'us-stopped']).status).toBe(0);
+    // Limits set by docker update are what the container gets when the daemon starts it again.
+    expect(d.docker(['update', '--pids-limit', '25', 'alw-running']).status).toBe(0);
 
     await d.stop({ keep: true });
     d = await startDaemon(d.dirs);
     const state = (n: string) => inspect(n).State.Status;
     for (const n of ['alw-running', 'alw-stopped', 'us-running']) await until(n, (x) => x.State.Status === 'running');
+    const id = d.docker(['inspect', '-f', '{{.Id}}', 'alw-running']).stdout.trim();
+    const pidsMax = existsSync('/sys/fs/cgroup/cgroup.controllers') ? `/sys/fs/cgroup/${d.cgroupParent}/${id}/pids.max` : `/sys/fs/cgroup/pids/${d.cgroupParent}/${id}/pids.max`;
+    expect(readFileSync(pidsMax, 'utf8').trim()).toBe('25');
     expect(state('us-stopped')).toBe('exited');
     expect(state('no-policy')).toBe('exited');
     // The unless-stopped container stays down through a second restart as well.

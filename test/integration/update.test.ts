@@ -112,6 +112,21 @@ describe.skipIf(!hasDocker || v2)('docker update (cgroup v1 host; v2 is checked 
     } while (!(c.RestartCount === 1 && c.State.Status === 'exited') && Date.now() < end);
     expect(c).toMatchObject({ RestartCount: 1, State: { Status: 'exited' } });
 
+    // always, set on a running container: a crash (a SIGKILL from the host, not docker kill) brings it back.
+    runSleeping('alw');
+    expect(d.docker(['update', '--restart', 'always', 'alw']).stdout).toBe('alw\n');
+    expect(hostConfig('alw').RestartPolicy).toEqual({ Name: 'always', MaximumRetryCount: 0 });
+    const pid = Number(d.docker(['inspect', '-f', '{{.State.Pid}}', 'alw']).stdout);
+    process.kill(pid, 'SIGKILL');
+    const until = Date.now() + 10_000;
+    let a: { RestartCount: number; State: { Status: string; Pid: number } };
+    do {
+      await new Promise((r) => setTimeout(r, 100));
+      a = JSON.parse(d.docker(['inspect', 'alw']).stdout)[0];
+    } while (!(a.RestartCount === 1 && a.State.Status === 'running') && Date.now() < until);
+    expect(a).toMatchObject({ RestartCount: 1, State: { Status: 'running' } });
+    expect(a.State.Pid).not.toBe(pid);
+
     runSleeping('autorm', '--rm');
     const r = d.docker(['update', '--restart', 'always', 'autorm']);
     expect(r.stderr).toBe(`Error response from daemon: Cannot update container ${id('autorm')}: Restart policy cannot be updated because AutoRemove is enabled for the container\n`);
