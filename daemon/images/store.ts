@@ -437,8 +437,8 @@ export class ImageStore {
       const c = this.deleteConflict(id, { running: true, stopped: !opts.force, references: !opts.force }, usedBy, running);
       if (c) {
         this.saveRefs();
-        // After untagging by name, an image still in use simply stays, dangling.
-        if (quiet && (this.refsOf(id).length > 0 || c.used)) return out;
+        // After untagging by name, an image still in use or with images built on it simply stays.
+        if (quiet && (this.refsOf(id).length > 0 || this.children(id).length > 0 || c.used)) return out;
         throw conflict(conflictMessage(id, c));
       }
       for (const r of this.refsOf(id)) {

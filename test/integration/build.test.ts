@@ -3,8 +3,9 @@
 // multi-stage builds, .dockerignore, build args, ONBUILD, history, and failures that leave
 // nothing behind.
 import { execFileSync } from 'child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasDocker, startDaemonWithImage, stopAndCheck, type TestDaemon } from '../helpers/daemon';
 
@@ -216,5 +217,40 @@ describe.skipIf(!hasDocker)('docker build', () => {
     const noFile = d.berth(['build', context({ 'a.txt': 'a' })]);
     expect(noFile.status).toBe(1);
     expect(noFile.stderr).toMatch(/unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat .*\/Dockerfile: no such file or directory/);
+  });
+
+  it('refuses a context tar with a ../ entry: a 400, nothing written outside, nothing left', async () => {
+    const pack = tar.pack();
+    pack.entry({ name: 'Dockerfile' }, 'FROM busybox\n');
+    pack.entry({ name: '../escape.txt' }, 'x');
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
+    const r = await d.api<{ message: string }>('POST', '/build?t=berthbuild/escape', Buffer.concat(chunks));
+    expect(r.status).toBe(400);
+    expect(r.body.message).toBe('invalid tar entry "../escape.txt": the path climbs out of the root');
+    const tmp = join(d.dataRoot, 'image/tmp');
+    expect(existsSync(join(tmp, 'escape.txt'))).toBe(false);
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(d.docker(['images', '-q', 'berthbuild/escape']).stdout).toBe('');
+  });
+
+  it('keeps parent links: a base with children is only untagged, removing the child takes the untagged steps, df has no BuildKit cache', () => {
+    expect(d.docker(['build', '-t', 'berthbuild/base', context({ Dockerfile: 'FROM busybox\nRUN echo base > /base\n' })]).status).toBe(0);
+    const baseId = d.docker(['images', '-q', '--no-trunc', 'berthbuild/base']).stdout.trim();
+    expect(d.docker(['build', '-t', 'berthbuild/leaf', context({ Dockerfile: 'FROM berthbuild/base\nRUN cat /base > /leaf\n' })]).status).toBe(0);
+    expect(d.docker(['image', 'inspect', '-f', '{{.Parent}}', 'berthbuild/leaf']).stdout.trim()).not.toBe('');
+    const untag = d.docker(['rmi', 'berthbuild/base']);
+    expect(untag.status, untag.stderr).toBe(0);
+    expect(untag.stdout).toBe('Untagged: berthbuild/base:latest\n');
+    // Untagged but with a child: hidden from `images`, listed by `images -a`.
+    expect(d.docker(['images', '-q', '--no-trunc']).stdout).not.toContain(baseId);
+    expect(d.docker(['images', '-aq', '--no-trunc']).stdout).toContain(baseId);
+    const rm = d.docker(['rmi', 'berthbuild/leaf']);
+    expect(rm.stdout).toContain(`Deleted: ${baseId}\n`);
+    expect(d.docker(['images', '-aq', '--no-trunc']).stdout).not.toContain(baseId);
+    const df = d.docker(['system', 'df']);
+    expect(df.status, df.stderr).toBe(0);
+    expect(df.stdout).toMatch(/^Build Cache +0 +0 +0B +0B$/m);
   });
 });
