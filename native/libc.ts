@@ -65,6 +65,9 @@ export const S_IFBLK = 0o060000;
 export const S_IFIFO = 0o010000;
 
 const SYS_pivot_root = 155;
+const SYS_setresuid = 117;
+const SYS_setresgid = 119;
+const SYS_setgroups = 116;
 const SYS_pidfd_open = 434;
 const SYS_pidfd_getfd = 438;
 
@@ -87,9 +90,6 @@ const lib = ffi.Library('libc.so.6', {
   fcntl: ['int', ['int', 'int', 'int']],
   prctl: ['int', ['int', 'ulong', 'ulong', 'ulong', 'ulong']],
   setsid: ['int', []],
-  setgroups: ['int', ['size_t', 'pointer']],
-  setresuid: ['int', ['uint', 'uint', 'uint']],
-  setresgid: ['int', ['uint', 'uint', 'uint']],
   kill: ['int', ['int', 'int']],
   mknod: ['int', ['string', 'uint', 'ulong']],
   lsetxattr: ['int', ['string', 'string', 'pointer', 'size_t', 'int']],
@@ -118,8 +118,12 @@ const lib = ffi.Library('libc.so.6', {
 const libc = new ffi.DynamicLibrary('libc.so.6');
 const syscall2 = ffi.ForeignFunction(libc.get('syscall'), 'long', ['long', 'string', 'string']);
 const syscallInts = ffi.ForeignFunction(libc.get('syscall'), 'long', ['long', 'long', 'long', 'long']);
+const syscallIntPtr = ffi.ForeignFunction(libc.get('syscall'), 'long', ['long', 'long', 'pointer']);
 const ioctlPtr = ffi.ForeignFunction(libc.get('ioctl'), 'int', ['int', 'ulong', 'pointer']);
 const ioctlInt = ffi.ForeignFunction(libc.get('ioctl'), 'int', ['int', 'ulong', 'ulong']);
+
+/** A Buffer passed where the FFI declares a pointer. */
+const ptr = (b: Buffer): ref.Pointer<unknown> => b as ref.Pointer<unknown>;
 
 function check(ret: number, op: string, args: unknown[]): number {
   if (ret === -1) throw new SyscallError(op, args, ffi.errno());
@@ -208,9 +212,6 @@ const SIGSET_SIZE = 128;
 
 export type SpawnFileAction = { open: { fd: number; path: string; flags: number } } | { dup2: { from: number; to: number } };
 
-/** A Buffer passed where the FFI declares a pointer. */
-const ptr = (b: Buffer): ref.Pointer<unknown> => b as ref.Pointer<unknown>;
-
 /** A failure of posix_spawn, which returns its errno instead of setting errno. */
 function spawnCheck(ret: number, op: string, args: unknown[]): void {
   if (ret !== 0) throw new SyscallError(op, args, ret);
@@ -296,18 +297,23 @@ export function ioctl(fd: number, request: number, arg: number | Buffer): number
   return check(ret, 'ioctl', [fd, hex(request)]);
 }
 
+// The credential calls below change the calling thread only, as the kernel does: glibc's wrappers
+// would also signal every other thread of the Node runtime to change theirs, and wait for each
+// to be scheduled (slow under load). The init starts the command from this thread (posix_spawn
+// or execve, which ends the others), so only this thread's credentials matter.
+
 export function setgroups(gids: number[]): void {
   const buf = Buffer.alloc(Math.max(gids.length, 1) * 4);
   gids.forEach((g, i) => buf.writeUInt32LE(g, i * 4));
-  check(lib.setgroups(gids.length, buf), 'setgroups', [gids]);
+  check(Number(syscallIntPtr(SYS_setgroups, gids.length, ptr(buf))), 'setgroups', [gids]);
 }
 
 export function setresuid(r: number, e: number, s: number): void {
-  check(lib.setresuid(r, e, s), 'setresuid', [r, e, s]);
+  check(Number(syscallInts(SYS_setresuid, r, e, s)), 'setresuid', [r, e, s]);
 }
 
 export function setresgid(r: number, e: number, s: number): void {
-  check(lib.setresgid(r, e, s), 'setresgid', [r, e, s]);
+  check(Number(syscallInts(SYS_setresgid, r, e, s)), 'setresgid', [r, e, s]);
 }
 
 export function kill(pid: number, signal: number): void {
