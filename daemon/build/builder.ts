@@ -98,6 +98,9 @@ export class Build {
   private readonly named = new Map<string, StageResult>();
   private cacheBusted = false;
   private readonly temps: string[] = [];
+  private cancelled = false;
+  /** The RUN container running now, killed when the build is cancelled. */
+  private running?: ContainerRecord;
   private escape = '\\';
 
   constructor(
@@ -106,6 +109,18 @@ export class Build {
     private readonly contextDir: string,
     private readonly out: BuildOutput,
   ) {}
+
+  /** The client went away: the step in flight is stopped (its container removed) and no other runs, as Docker's "Build cancelled". */
+  cancel(): void {
+    this.cancelled = true;
+    if (this.running) void this.deps.containers.remove(this.running).catch(() => undefined);
+  }
+
+  private checkCancelled(): void {
+    if (!this.cancelled) return;
+    this.out.stdout('Build cancelled\n');
+    throw new Error('Build cancelled');
+  }
 
   /** Runs the Dockerfile; returns the final image ID. Intermediate images stay as the build cache. */
   async run(dockerfileText: string): Promise<string> {
@@ -144,6 +159,7 @@ export class Build {
         state = await this.beginStage(stage, args);
         this.out.stdout(` ---> ${shortId(state.imageId)}\n`);
         for (const ins of stage.commands) {
+          this.checkCancelled();
           printStep(ins);
           await this.dispatch(state, ins);
           this.out.stdout(` ---> ${shortId(state.imageId)}\n`);
@@ -372,13 +388,18 @@ export class Build {
           end: resolve,
         });
       });
+      this.running = c;
+      this.checkCancelled();
       await this.deps.containers.start(c);
       const { StatusCode: code } = await this.deps.containers.wait(c);
       await ended;
+      this.running = undefined;
+      this.checkCancelled();
       if (code !== 0) throw new RunFailed(`The command '${cmd.join(' ')}' returned a non-zero code: ${code}`, code);
       await this.commit(state, upperDiff(this.deps.containers.upperDir(c), runtimeMade), probeConfig, c.Id);
       ok = true;
     } finally {
+      this.running = undefined;
       // A failed step's container goes too: nothing of a failed build is left behind.
       if (ok ? this.opts.remove : this.opts.remove || this.opts.forceRemove) await this.removeContainer(c);
     }

@@ -2,12 +2,12 @@
 // as the CLI prints it, each instruction's effect seen by `docker run`, the build cache,
 // multi-stage builds, .dockerignore, build args, ONBUILD, history, and failures that leave
 // nothing behind.
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasDocker, startDaemonWithImage, stopAndCheck, type TestDaemon } from '../helpers/daemon';
+import { DOCKER, hasDocker, startDaemonWithImage, stopAndCheck, type TestDaemon } from '../helpers/daemon';
 
 const BASE = 'busybox:latest';
 
@@ -252,5 +252,28 @@ describe.skipIf(!hasDocker)('docker build', () => {
     const df = d.docker(['system', 'df']);
     expect(df.status, df.stderr).toBe(0);
     expect(df.stdout).toMatch(/^Build Cache +0 +0 +0B +0B$/m);
+  });
+
+  it('cancels the build when the client goes away: the running step\'s container is removed, no image is tagged', async () => {
+    const before = containerCount();
+    const dir = context({ Dockerfile: 'FROM busybox\nRUN echo started; sleep 60\nRUN echo never\n' });
+    const cli = spawn(DOCKER, ['build', '--no-cache', '-t', 'berthbuild/cancelled', dir], { env: { ...process.env, DOCKER_HOST: d.host } });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`RUN did not start: ${out}`)), 20_000);
+      cli.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('started\n')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    cli.kill('SIGINT');
+    await new Promise((r) => cli.once('exit', r));
+    const deadline = Date.now() + 10_000;
+    while (containerCount() !== before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(containerCount()).toBe(before);
+    expect(d.docker(['images', '-q', 'berthbuild/cancelled']).stdout).toBe('');
   });
 });

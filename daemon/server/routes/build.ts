@@ -86,7 +86,12 @@ export function registerBuildRoutes(app: FastifyInstance, deps: BuildRouteDeps):
           message: (m) => write(m),
         },
       );
-      const id = await build.run(text);
+      // A client that goes away (Ctrl-C) cancels the build, as with dockerd.
+      const onClose = (): void => {
+        if (!reply.raw.writableFinished) build.cancel();
+      };
+      reply.raw.once('close', onClose);
+      const id = await build.run(text).finally(() => reply.raw.off('close', onClose));
       write({ stream: `Successfully built ${shortId(id)}\n` });
       for (const ref of opts.tags) {
         deps.images.tag(id, familiar(ref));
