@@ -464,12 +464,15 @@ export class Build {
 
   /** `--chown=user:group`: numbers, or names looked up in the image's /etc/passwd and /etc/group. */
   private identity(chown: string, layers: string[]): [number, number] {
-    const [user, group] = chown.split(':');
+    const parts = chown.split(':');
+    const prefix = 'unable to convert uid/gid chown string to host mapping';
+    if (parts.length > 2 || !parts[0]) throw badRequest(`${prefix}: invalid chown string format: ${chown}`);
+    const [user, group] = parts;
     const lookup = (file: string, name: string, what: string): number => {
       if (/^\d+$/.test(name)) return Number(name);
       const text = readMerged(layers, file);
       const line = text?.split('\n').find((l) => l.split(':')[0] === name);
-      if (!line) throw badRequest(`unable to convert uid/gid chown string to host mapping: can't find ${what} with name ${name}`);
+      if (!line) throw badRequest(`${prefix}: can't find ${what} ${name}: no such ${what.split(' ').pop()}: ${name}`);
       return Number(line.split(':')[2]);
     };
     const uid = lookup('/etc/passwd', user, 'uid for user');

@@ -115,7 +115,8 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     // Host networking shares the host's name, as Docker does.
     Hostname: field<string>(body, 'Hostname', 'string', 'Config') || (mode.kind === 'host' ? hostname() : id.slice(0, 12)),
     Domainname: field<string>(body, 'Domainname', 'string', 'Config') ?? '',
-    User: field<string>(body, 'User', 'string', 'Config') ?? image.config.User ?? '',
+    // An empty User (what the docker CLI sends without -u) means the image's, as Docker's merge does.
+    User: field<string>(body, 'User', 'string', 'Config') || image.config.User || '',
     AttachStdin: field<boolean>(body, 'AttachStdin', 'boolean', 'Config') ?? false,
     AttachStdout: field<boolean>(body, 'AttachStdout', 'boolean', 'Config') ?? false,
     AttachStderr: field<boolean>(body, 'AttachStderr', 'boolean', 'Config') ?? false,

@@ -276,4 +276,19 @@ describe.skipIf(!hasDocker)('docker build', () => {
     expect(containerCount()).toBe(before);
     expect(d.docker(['images', '-q', 'berthbuild/cancelled']).stdout).toBe('');
   });
+
+  it('COPY --chown (ids and names), a relative WORKDIR, USER for RUN and the image, COPY through a symlinked directory of the image', () => {
+    const dir = context({
+      Dockerfile:
+        'FROM busybox\nRUN mkdir -p /real && ln -s /real /link\nWORKDIR /srv\nWORKDIR web\nCOPY --chown=1000:1001 a.txt ./\nCOPY --chown=nobody b.txt /link/\nCOPY dir/ /tree/\nUSER nobody\nRUN id -un > /tmp/who\nCMD ["sh", "-c", "pwd; stat -c %u:%g a.txt /real/b.txt /tree/x/y.txt; cat /tmp/who; id -un"]\n',
+      'a.txt': 'a',
+      'b.txt': 'b',
+      'dir/x/y.txt': 'y',
+    });
+    const r = d.docker(['build', '-t', 'berthbuild/owners', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(d.docker(['run', '--rm', 'berthbuild/owners']).stdout).toBe('/srv/web\n1000:1001\n65534:65534\n0:0\nnobody\nnobody\n');
+    const bad = d.docker(['build', context({ Dockerfile: 'FROM busybox\nCOPY --chown=nosuchuser Dockerfile /\n' })]);
+    expect(bad.stderr).toContain("unable to convert uid/gid chown string to host mapping: can't find uid for user nosuchuser: no such user: nosuchuser");
+  });
 });

@@ -4,6 +4,8 @@ import { parseDockerfile, splitStages, unknownInstruction } from '../../daemon/b
 import { isIgnored, parseIgnoreFile } from '../../daemon/build/ignore';
 import { processWord, processWords } from '../../daemon/build/lex';
 import { BuildArgs } from '../../daemon/build/args';
+import { applyInstruction } from '../../daemon/images/changes';
+import type { ImageContainerConfig } from '../../daemon/images/config';
 
 describe('Dockerfile parser', () => {
   it('joins continuations, drops comment lines (also inside a continuation), keeps a mid-line #', () => {
@@ -88,5 +90,27 @@ describe('build args', () => {
     expect(a.filterAllowed(['C=from-env'])).toEqual(['A=given', 'HTTP_PROXY=p', 'M=meta']);
     expect(a.inCacheKey('HTTP_PROXY')).toBe(false);
     expect(a.unusedWarning()).toBe('[Warning] One or more build-args [B UNUSED] were not consumed\n');
+  });
+});
+
+describe('history comments of the commit instructions', () => {
+  const apply = (name: string, rest: string, c: ImageContainerConfig = {}): string => applyInstruction(c, name, rest, { env: ['V=1'], cmdSet: false }).comment;
+  it('formats them as Docker writes them (Go %q and %v)', () => {
+    expect(apply('CMD', '["sh", "-c", "echo hi"]')).toBe('CMD ["sh" "-c" "echo hi"]');
+    expect(apply('CMD', 'echo $V')).toBe('CMD ["/bin/sh" "-c" "echo $V"]');
+    expect(apply('ENV', 'A=$V B="x y"')).toBe('ENV A=1 B=x y');
+    expect(apply('VOLUME', '/a /b')).toBe('VOLUME [/a /b]');
+    expect(apply('EXPOSE', '80 53/udp')).toBe('EXPOSE 53/udp 80');
+    expect(apply('HEALTHCHECK', '--interval=5s --timeout=1m30s --retries=3 CMD wget -q x')).toBe('HEALTHCHECK &{["CMD-SHELL" "wget -q x"] "5s" "1m30s" "0s" \'\\x03\'}');
+    const c: ImageContainerConfig = { WorkingDir: '/app' };
+    expect(apply('WORKDIR', 'sub', c)).toBe('WORKDIR /app/sub');
+  });
+  it('drops an inherited CMD on ENTRYPOINT unless the stage set one', () => {
+    const c: ImageContainerConfig = { Cmd: ['sh'] };
+    applyInstruction(c, 'ENTRYPOINT', '["top"]', { env: [], cmdSet: false });
+    expect(c.Cmd).toBeNull();
+    const d: ImageContainerConfig = { Cmd: ['-b'] };
+    applyInstruction(d, 'ENTRYPOINT', '["top"]', { env: [], cmdSet: true });
+    expect(d.Cmd).toEqual(['-b']);
   });
 });
