@@ -364,8 +364,9 @@ export class ContainerManager {
   }
 
   private scheduleRestart(c: ContainerRecord, delay: number): void {
-    // A stop, kill or rm -f during the exit's teardown has already settled it.
+    // A stop, kill or rm -f during the exit's teardown has already settled it; a shutdown began meanwhile.
     if (!c.State.Restarting || !this.store.byId(c.Id)) return;
+    if (this.shuttingDown) return this.settleStopped(c);
     this.log.info({ container: c.Id, delayMs: delay, restartCount: c.RestartCount }, 'container restarting by policy');
     const timer = setTimeout(() => {
       this.pendingRestarts.delete(c.Id);
@@ -658,6 +659,8 @@ export class ContainerManager {
     // Not the user's stop: policies bring these back when the daemon starts again.
     this.shuttingDown = true;
     for (const c of this.store.all()) if (this.awaitingRestart(c)) this.cancelRestart(c);
+    // A start in flight (the user's or a policy's) ends as a running container, to be stopped with the rest.
+    await Promise.all([...this.starting.values()].map((p) => p.catch(() => undefined)));
     await Promise.all(
       [...this.running.keys()].map((id) => {
         const c = this.store.byId(id);
