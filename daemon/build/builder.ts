@@ -250,7 +250,7 @@ export class Build {
   }
 
   private async dispatch(state: State, ins: Instruction): Promise<void> {
-    const ctx: InstructionContext = { env: this.envFor(state), cmdSet: state.cmdSet };
+    const ctx: InstructionContext = { env: this.envFor(state), cmdSet: state.cmdSet, escape: this.escape };
     switch (ins.name) {
       case 'run':
         return this.runStep(state, ins);

@@ -5,6 +5,7 @@
 import { constants } from 'os';
 import { posix } from 'path';
 import { badRequest } from '../server/errors';
+import { parseWords } from '../build/dockerfile';
 import { processWord, processWords } from '../build/lex';
 import type { HealthConfig, ImageContainerConfig } from './config';
 
@@ -39,32 +40,6 @@ function parseLines(text: string): Instruction[] {
   return out;
 }
 
-/** Words split at unquoted whitespace, quotes and escapes kept for expansion (buildkit's parseWords). */
-function splitWords(rest: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let quote = '';
-  let started = false;
-  for (let i = 0; i < rest.length; i++) {
-    const ch = rest[i];
-    if (!quote && /\s/.test(ch)) {
-      if (started) words.push(word);
-      word = '';
-      started = false;
-      continue;
-    }
-    started = true;
-    if (ch === '\\' && quote !== "'") {
-      if (i + 1 < rest.length) word += ch + rest[++i];
-      continue;
-    }
-    if (quote && ch === quote) quote = '';
-    else if (!quote && (ch === '"' || ch === "'")) quote = ch;
-    word += ch;
-  }
-  if (started) words.push(word);
-  return words;
-}
 
 
 /** `["a","b"]` is the exec form; anything else the shell form, kept as one string. */
@@ -81,8 +56,8 @@ function maybeJson(rest: string): { args: string[]; json: boolean } {
 }
 
 /** ENV and LABEL pairs: `k=v k2="v 2"`, or the legacy `k v...` form. */
-function keyValues(rest: string, instruction: string, env: string[]): Array<[string, string]> {
-  const words = splitWords(rest);
+function keyValues(rest: string, instruction: string, env: string[], esc: string): Array<[string, string]> {
+  const words = parseWords(rest, esc);
   if (words.length === 0) throw badRequest(`${instruction} requires at least one argument`);
   let pairs: Array<[string, string]>;
   if (!words[0].includes('=')) {
@@ -98,13 +73,13 @@ function keyValues(rest: string, instruction: string, env: string[]): Array<[str
   }
   return pairs.map(([k, v]) => {
     if (!k) throw badRequest(`${instruction} names can not be blank`);
-    return [processWord(k, env), processWord(v, env)];
+    return [processWord(k, env, esc), processWord(v, env, esc)];
   });
 }
 
-function exactlyOne(rest: string, instruction: string, env: string[]): string {
+function exactlyOne(rest: string, instruction: string, env: string[], esc: string): string {
   if (!rest) throw badRequest(`${instruction} requires exactly one argument`);
-  return processWord(rest, env);
+  return processWord(rest, env, esc);
 }
 
 const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
@@ -189,6 +164,8 @@ export interface InstructionContext {
   env: string[];
   /** A CMD came earlier in this change set or build stage: a later ENTRYPOINT keeps it. */
   cmdSet: boolean;
+  /** The Dockerfile's escape token (`# escape=`); a backslash by default. */
+  escape?: string;
 }
 
 /** Go's %q of a []string, as Docker formats CMD and ENTRYPOINT in history: `["a" "b"]`. */
@@ -226,6 +203,7 @@ function goQuoteHealth(h: HealthConfig): string {
 export function applyInstruction(c: ImageContainerConfig, name: string, rest: string, ctx: InstructionContext): Applied {
   const instruction = name.toUpperCase();
   const env = ctx.env;
+  const esc = ctx.escape ?? '\\';
   switch (instruction) {
     case 'CMD':
     case 'ENTRYPOINT': {
@@ -243,7 +221,7 @@ export function applyInstruction(c: ImageContainerConfig, name: string, rest: st
     }
     case 'ENV': {
       const next = [...(c.Env ?? [])];
-      const pairs = keyValues(rest, 'ENV', env);
+      const pairs = keyValues(rest, 'ENV', env, esc);
       for (const [k, v] of pairs) {
         const i = next.findIndex((e) => e.split('=')[0] === k);
         if (i >= 0) next[i] = `${k}=${v}`;
@@ -253,36 +231,36 @@ export function applyInstruction(c: ImageContainerConfig, name: string, rest: st
       return { comment: `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}` };
     }
     case 'LABEL': {
-      const pairs = keyValues(rest, 'LABEL', env);
+      const pairs = keyValues(rest, 'LABEL', env, esc);
       c.Labels = { ...(c.Labels ?? {}), ...Object.fromEntries(pairs) };
       return { comment: `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}` };
     }
     case 'EXPOSE': {
       const specs = rest.split(/\s+/).filter(Boolean);
       if (specs.length === 0) throw badRequest('EXPOSE requires at least one argument');
-      const words = specs.sort().flatMap((s) => processWords(s, env, true));
+      const words = specs.sort().flatMap((s) => processWords(s, env, true, esc));
       const ports = exposedPorts(words);
       c.ExposedPorts = { ...(c.ExposedPorts ?? {}), ...Object.fromEntries(ports.map((p) => [p, {}])) };
       return { comment: `EXPOSE ${words.join(' ')}` };
     }
     case 'USER':
-      c.User = exactlyOne(rest, 'USER', env);
+      c.User = exactlyOne(rest, 'USER', env, esc);
       return { comment: `USER ${c.User}` };
     case 'WORKDIR': {
-      const dir = exactlyOne(rest, 'WORKDIR', env);
+      const dir = exactlyOne(rest, 'WORKDIR', env, esc);
       c.WorkingDir = dir.startsWith('/') ? posix.normalize(dir) : posix.join('/', c.WorkingDir ?? '', dir);
       return { comment: `WORKDIR ${c.WorkingDir}` };
     }
     case 'VOLUME': {
       const { args, json } = maybeJson(rest);
-      const list = (json ? args : rest.split(/\s+/).filter(Boolean)).map((v) => processWord(v.trim(), env));
+      const list = (json ? args : rest.split(/\s+/).filter(Boolean)).map((v) => processWord(v.trim(), env, esc));
       if (list.length === 0) throw badRequest('VOLUME requires at least one argument');
       if (list.some((v) => !v)) throw badRequest('VOLUME specified can not be an empty string');
       c.Volumes = { ...(c.Volumes ?? {}), ...Object.fromEntries(list.map((v) => [v, {}])) };
       return { comment: `VOLUME [${list.join(' ')}]` };
     }
     case 'STOPSIGNAL': {
-      const sig = exactlyOne(rest, 'STOPSIGNAL', env);
+      const sig = exactlyOne(rest, 'STOPSIGNAL', env, esc);
       validSignal(sig);
       c.StopSignal = sig;
       return { comment: `STOPSIGNAL ${sig}` };

@@ -105,6 +105,14 @@ describe('history comments of the commit instructions', () => {
     const c: ImageContainerConfig = { WorkingDir: '/app' };
     expect(apply('WORKDIR', 'sub', c)).toBe('WORKDIR /app/sub');
   });
+  it('expands with the file\'s escape token', () => {
+    const c: ImageContainerConfig = {};
+    applyInstruction(c, 'ENV', 'P=C:\\dir Q=`$V', { env: ['V=1'], cmdSet: false, escape: '`' });
+    expect(c.Env).toEqual(['P=C:\\dir', 'Q=$V']);
+    const d: ImageContainerConfig = {};
+    applyInstruction(d, 'ENV', 'P=C:\\dir', { env: [], cmdSet: false });
+    expect(d.Env).toEqual(['P=C:dir']);
+  });
   it('drops an inherited CMD on ENTRYPOINT unless the stage set one', () => {
     const c: ImageContainerConfig = { Cmd: ['sh'] };
     applyInstruction(c, 'ENTRYPOINT', '["top"]', { env: [], cmdSet: false });
