@@ -72,7 +72,21 @@ function newDirs(): DaemonDirs {
 }
 
 /** Starts a daemon on fresh private dirs, or again on those of a stopped one (`keep` in its stop). */
-export async function startDaemon(dirs: DaemonDirs = newDirs(), opts: { config?: Record<string, unknown> } = {}): Promise<TestDaemon> {
+export async function startDaemon(dirs?: DaemonDirs, opts: { config?: Record<string, unknown> } = {}): Promise<TestDaemon> {
+  if (dirs) return launch(dirs, opts);
+  // The random subnet may be another test daemon's (files run in parallel, other checkouts too): berthd refuses it, draw again.
+  for (let attempt = 1; ; attempt++) {
+    const fresh = newDirs();
+    try {
+      return await launch(fresh, opts);
+    } catch (e) {
+      rmSync(fresh.base, { recursive: true, force: true });
+      if (attempt >= 5 || !/overlaps .*'s network; choose another --bip/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function launch(dirs: DaemonDirs, opts: { config?: Record<string, unknown> }): Promise<TestDaemon> {
   const d = dirs;
   const base = d.base;
   // A config file of its own (empty unless the test gives settings) keeps a host's /etc/berth/daemon.json out of the test.
