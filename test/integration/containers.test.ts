@@ -105,7 +105,9 @@ describe.skipIf(!hasDocker)('containers through the docker CLI', () => {
     expect(d.docker(['inspect', '-f', '{{.State.ExitCode}} {{.State.Status}}', 'stopme']).stdout.trim()).toBe('137 exited');
     expect(d.docker(['ps', '-a', '--filter', 'name=stopme', '--format', '{{.Status}}']).stdout).toMatch(/^Exited \(137\) (Less than a second|\d+ seconds?) ago\n$/);
 
-    d.docker(['run', '-d', '--name', 'trapper', IMG, 'sh', '-c', 'trap "exit 42" TERM; while true; do sleep 0.1; done']);
+    d.docker(['run', '-d', '--name', 'trapper', IMG, 'sh', '-c', 'trap "exit 42" TERM; echo trapping; while true; do sleep 0.1; done']);
+    // A SIGTERM before the shell has set its trap would kill it (137), under load that happens.
+    for (let i = 0; i < 100 && !d.docker(['logs', 'trapper']).stdout.includes('trapping'); i++) spawnSync('sleep', ['0.05']);
     d.docker(['stop', 'trapper']);
     expect(d.docker(['inspect', '-f', '{{.State.ExitCode}}', 'trapper']).stdout.trim()).toBe('42');
 
