@@ -8,6 +8,7 @@ import { join } from 'path';
 import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, hasDocker, startDaemonWithImage, stopAndCheck, type TestDaemon } from '../helpers/daemon';
+import { hasRegistry, startRegistry } from '../helpers/registry';
 
 const BASE = 'busybox:latest';
 
@@ -290,5 +291,26 @@ describe.skipIf(!hasDocker)('docker build', () => {
     expect(d.docker(['run', '--rm', 'berthbuild/owners']).stdout).toBe('/srv/web\n1000:1001\n65534:65534\n0:0\nnobody\nnobody\n');
     const bad = d.docker(['build', context({ Dockerfile: 'FROM busybox\nCOPY --chown=nosuchuser Dockerfile /\n' })]);
     expect(bad.stderr).toContain("unable to convert uid/gid chown string to host mapping: can't find uid for user nosuchuser: no such user: nosuchuser");
+  });
+
+  it.skipIf(!hasRegistry)('pulls a missing base image through the registry client, its progress in the build output', async () => {
+    const reg = await startRegistry();
+    try {
+      const ref = `${reg.host}/berthbuild/base:1`;
+      expect(d.docker(['tag', BASE, ref]).status).toBe(0);
+      expect(d.docker(['push', ref]).status).toBe(0);
+      expect(d.docker(['rmi', ref]).status).toBe(0);
+      const r = d.docker(['build', '-t', 'berthbuild/pulled', context({ Dockerfile: `FROM ${ref}\nRUN echo ok\n` })]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Step 1/2 : FROM ${ref}\n1: Pulling from berthbuild/base\n`);
+      expect(r.stdout).toContain(`Status: Downloaded newer image for ${ref}\n`);
+      expect(d.docker(['images', '-q', ref]).stdout.trim()).not.toBe('');
+      const missing = d.docker(['build', context({ Dockerfile: `FROM ${reg.host}/berthbuild/nope:1\n` })]);
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toContain(`manifest for ${reg.host}/berthbuild/nope:1 not found: manifest unknown`);
+    } finally {
+      d.docker(['rmi', `${reg.host}/berthbuild/base:1`]);
+      await reg.stop();
+    }
   });
 });
