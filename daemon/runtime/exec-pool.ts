@@ -5,12 +5,20 @@
 // row (scripts, health probes) find one ready while the next boots. Each costs about 12 MB
 // (proportional set); all are dropped after a quiet spell.
 import type { ChildProcess } from 'child_process';
+import { readdirSync } from 'fs';
+import { getPriority, setPriority } from 'os';
 import type { Logger } from 'pino';
 import { spawnExecInit } from './spawn';
 
 /** Spares kept after an exec. */
 const AFTER_EXEC = 3;
 const IDLE_MS = 5 * 60_000;
+/**
+ * Spares boot at this nice value, so that their start-up does not take the CPU from the exec
+ * being served; the taken one gets the daemon's own back on every thread (a thread's nice value
+ * is its own; set at spawn, it reaches the threads the init makes later).
+ */
+const BOOT_NICE = 10;
 
 export class ExecPool {
   private spares: ChildProcess[] = [];
@@ -21,7 +29,10 @@ export class ExecPool {
 
   /** An init for one exec: the oldest spare when one waits, else a fresh one (the slow, first exec). */
   take(): ChildProcess {
-    return this.spares.shift() ?? spawnExecInit();
+    const spare = this.spares.shift();
+    if (!spare) return spawnExecInit();
+    if (spare.pid !== undefined) renice(spare.pid, getPriority(), true);
+    return spare;
   }
 
   /** Tops the spares up to `count` (AFTER_EXEC by default), and restarts the idle clock. */
@@ -29,6 +40,7 @@ export class ExecPool {
     if (this.closed) return;
     while (this.spares.length < count) {
       const init = spawnExecInit();
+      if (init.pid !== undefined) renice(init.pid, BOOT_NICE, false);
       init.once('exit', (code, signal) => {
         // A taken or dropped spare is no longer ours to watch.
         if (!this.spares.includes(init)) return;
@@ -55,5 +67,24 @@ export class ExecPool {
     const spares = this.spares;
     this.spares = [];
     for (const s of spares) s.kill('SIGKILL');
+  }
+}
+
+/** Sets the nice value of a process's main thread, or of all its threads. */
+function renice(pid: number, nice: number, allThreads: boolean): void {
+  let threads = [String(pid)];
+  if (allThreads) {
+    try {
+      threads = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      // Gone already: its exit is reported where it is watched.
+    }
+  }
+  for (const tid of threads) {
+    try {
+      setPriority(Number(tid), nice);
+    } catch {
+      // As above.
+    }
   }
 }

@@ -58,6 +58,9 @@ describe.skipIf(!hasDocker)('exec', () => {
       const s = initsOf(d.proc.pid as number);
       return s.length > 0 ? s : undefined;
     });
+    // Spares boot at a low priority; the command runs at the daemon's.
+    const nice = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    expect(spares.map(nice)).toEqual(spares.map(() => 10));
     const created = await d.api<{ Id: string }>('POST', '/containers/box/exec', { Cmd: ['sleep', '30'] });
     expect(created.status).toBe(201);
     expect((await d.api('POST', `/exec/${created.body.Id}/start`, { Detach: true })).status).toBe(200);
@@ -71,6 +74,7 @@ describe.skipIf(!hasDocker)('exec', () => {
     expect(readlinkSync(`/proc/${pid}/ns/pid`)).toBe(readlinkSync(`/proc/${containerPid}/ns/pid`));
     const parent = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
     expect(spares).toContain(parent);
+    expect(nice(pid)).toBe(nice(d.proc.pid as number));
     // The init leaves the container's cgroup once its child runs, so top lists only the command.
     const id = d.docker(['inspect', '-f', '{{.Id}}', 'box']).stdout.trim();
     await until(() => (readFileSync(`/proc/${parent}/cgroup`, 'utf8').includes(id) ? undefined : true));
