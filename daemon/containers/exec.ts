@@ -134,6 +134,7 @@ export class ExecManager {
         },
       });
     } catch (e) {
+      this.pool.refill();
       if (!(e instanceof StartFailure)) throw e;
       inst.ExitCode = e.exitCode;
       this.log.warn({ container: c.Id, exec: inst.ID, err: e.message }, 'exec failed to start');
@@ -141,9 +142,10 @@ export class ExecManager {
       containerEvent(this.bus, c, 'exec_die', { execID: inst.ID, exitCode: String(e.exitCode) });
       io.end();
       return;
-    } finally {
-      this.pool.refill();
     }
+    // Spares are topped up once the exec has ended, or after a second of a long one: forking one
+    // stalls the daemon for some milliseconds, which should not fall on the exec's own path.
+    const refill = setTimeout(() => this.pool.refill(), 1000);
     const s = inst.spawned;
     // The init waits for its child outside the container's cgroup, so it is neither charged nor listed there.
     if (init.pid !== undefined) this.cgroups.reclaim(init.pid).catch((err: unknown) => this.log.warn({ container: c.Id, exec: inst.ID, err }, 'exec init stays in the container cgroup'));
@@ -159,6 +161,8 @@ export class ExecManager {
       stdin.on('end', () => s.stdin?.end());
     }
     const code = await s.exited;
+    clearTimeout(refill);
+    this.pool.refill();
     inst.Running = false;
     inst.ExitCode = code;
     inst.spawned = undefined;
