@@ -151,11 +151,17 @@ export class NetworkManager {
     const dns = new DnsServer(opts.dns, opts.log);
     const ports = new PortPublisher(firewall, opts.log);
     const mgr = new NetworkManager(opts.log, store, netnsDir, opts.events, firewall, dns, ports, opts.bridge, opts.dns);
-    if (await ensureBridge({ name: opts.bridge, subnet, gateway, prefix: cidr.prefix })) bridge.ownedBridge = true;
-    store.save(bridge);
-    // User networks come back as they were: bridges, rules and DNS listeners made again.
-    for (const n of store.all()) if (!n.builtin && n.Driver === 'bridge') await mgr.bringUp(n);
-    await mgr.syncFirewall();
+    try {
+      if (await ensureBridge({ name: opts.bridge, subnet, gateway, prefix: cidr.prefix })) bridge.ownedBridge = true;
+      store.save(bridge);
+      // User networks come back as they were: bridges, rules and DNS listeners made again.
+      for (const n of store.all()) if (!n.builtin && n.Driver === 'bridge') await mgr.bringUp(n);
+      await mgr.syncFirewall();
+    } catch (e) {
+      // A daemon that cannot start (an overlapping --bip, say) leaves no chains or bridges behind.
+      await mgr.shutdown().catch(() => undefined);
+      throw e;
+    }
     return mgr;
   }
 

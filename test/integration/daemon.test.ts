@@ -1,6 +1,7 @@
 // berthd itself: one daemon per socket, a clean shutdown, state that survives a restart.
 import { spawnSync } from 'child_process';
-import { existsSync } from 'fs';
+import { existsSync, mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxArchive } from '../helpers/busybox-image';
@@ -53,6 +54,23 @@ describe('berthd lifecycle', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`pid file found, ensure berthd is not running or delete ${d.dirs.pidfile}`);
     expect(d.berth(['ps']).status).toBe(0);
+  });
+
+  it('refuses a bridge address that overlaps the network of a running daemon, and leaves no rules or bridge behind', () => {
+    const base = mkdtempSync(join(tmpdir(), 'berth-test-'));
+    const bridge = `${d.bridge.slice(0, 10)}x`;
+    try {
+      const r = spawnSync(process.execPath, [BERTHD, '-H', `unix://${base}/s.sock`, '--pidfile', `${base}/pid`, '--data-root', `${base}/data`, '--exec-root', `${base}/exec`, '--bridge', bridge, '--bip', `${d.gateway}/24`, '--cgroup-parent', `${d.cgroupParent}x`, '--config-file', join(d.dirs.base, 'daemon.json')], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`bridge address ${d.gateway}/24 overlaps ${d.bridge}'s network; choose another --bip`);
+      for (const table of ['filter', 'nat']) expect(spawnSync('iptables', ['-t', table, '-S'], { encoding: 'utf8' }).stdout).not.toContain(`BERTH-${bridge}`);
+      expect(spawnSync('ip', ['link', 'show', bridge]).status).not.toBe(0);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 
   it('stops containers on SIGTERM, leaves nothing behind, and remembers them after a restart', async () => {
