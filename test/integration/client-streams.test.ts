@@ -101,7 +101,9 @@ describe.skipIf(!hasDocker)('berth client: streams and inspection', () => {
     expect(d.berth(['diff', 'ch']).stdout).toBe('C /etc\nD /etc/group\nA /n\nA /n/f\n');
     expect(d.berth(['container', 'diff', 'ch']).stdout).toBe(d.docker(['diff', 'ch']).stdout);
     const stats = d.berth(['stats', '--no-stream', 'live']).stdout.split('\n');
-    expect(stats[0]).toBe(d.docker(['stats', '--no-stream', 'live']).stdout.split('\n')[0]);
+    // Column widths follow the row's values (NET I/O grows between the two samples): compare the headings.
+    const headings = (line: string): string[] => line.split(/\s{2,}/);
+    expect(headings(stats[0])).toEqual(headings(d.docker(['stats', '--no-stream', 'live']).stdout.split('\n')[0]));
     expect(stats[1]).toMatch(/^[0-9a-f]{12}\s+live\s+\d+\.\d\d%\s+[\d.]+[KMG]?i?B \/ [\d.]+[KMG]iB\s+\d+\.\d\d%\s+\S+ \/ \S+\s+\S+ \/ \S+\s+1$/);
     const fmt = ['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}} {{.Container}}', 'live'];
     expect(d.berth(fmt).stdout).toBe(d.docker(fmt).stdout);
