@@ -7,8 +7,8 @@ import { chmodSync, closeSync, copyFileSync, createReadStream, lchownSync, lstat
 import { posix } from 'path';
 import { extractLayer } from '../images/extract';
 import { badRequest } from '../server/errors';
-import { resolveInRoot } from '../util/resolve-in-root';
-import * as libc from '../../native/libc';
+import { lookupInLayers } from '../images/layer-lookup';
+import { resolveInRoot, TooManyLinks, walkInRoot } from '../util/resolve-in-root';
 import { decompressed } from './context';
 
 export interface CopySource {
@@ -22,7 +22,6 @@ export interface CopySource {
   remote?: boolean;
 }
 
-const MAX_LINKS = 255;
 const hasWildcards = (p: string): boolean => /[*?[]/.test(p);
 
 /** filepath.Match: `*` and `?` within one path segment, `[...]` classes. */
@@ -151,42 +150,21 @@ export class LayerTarget {
   ) {}
 
   private lookup(abs: string): { st: Stats; path: string } | null {
-    for (const l of [this.upper, ...[...this.lower].reverse()]) {
-      const st = lstatSync(l + abs, { throwIfNoEntry: false });
-      if (st) return st.isCharacterDevice() && st.rdev === 0 ? null : { st, path: l + abs };
-      try {
-        if (libc.lgetxattr(l + posix.dirname(abs), 'trusted.overlay.opaque')?.toString() === 'y') return null;
-      } catch {
-        // no xattr support or no such dir: not opaque
-      }
-    }
-    return null;
+    return lookupInLayers([this.upper, ...[...this.lower].reverse()], abs);
   }
 
   /** `abs` with every symlink on the way (and at the end, unless `keepLast`) resolved inside the image. */
   resolve(abs: string, keepLast = false): string {
-    let parts = abs.split('/').filter(Boolean);
-    let cur = '';
-    let links = 0;
-    while (parts.length) {
-      const p = parts.shift() as string;
-      if (p === '.') continue;
-      if (p === '..') {
-        cur = cur.slice(0, cur.lastIndexOf('/'));
-        continue;
-      }
-      const next = `${cur}/${p}`;
-      const found = keepLast && parts.length === 0 ? null : this.lookup(next);
-      if (found?.st.isSymbolicLink()) {
-        if (++links > MAX_LINKS) throw badRequest(`too many levels of symbolic links: ${abs}`);
-        const link = readlinkSync(found.path);
-        if (link.startsWith('/')) cur = '';
-        parts = [...link.split('/').filter(Boolean), ...parts];
-        continue;
-      }
-      cur = next;
+    try {
+      const inside = walkInRoot(abs, (next, last) => {
+        const found = keepLast && last ? null : this.lookup(next);
+        return found?.st.isSymbolicLink() ? readlinkSync(found.path) : null;
+      });
+      return inside || '/';
+    } catch (e) {
+      if (e instanceof TooManyLinks) throw badRequest(`too many levels of symbolic links: ${abs}`);
+      throw e;
     }
-    return cur || '/';
   }
 
   isDir(abs: string): boolean {
