@@ -213,7 +213,7 @@ export class ContainerManager {
     const find = (ref: string) => this.store.find(ref);
     const joined = joinedSandbox(c, find);
     const hc = c.HostConfig;
-    const cgroupProcs = await this.cgroups.create(c.Id, cgroupLimits(hc));
+    const cgroupJoin = await this.cgroups.create(c.Id, cgroupLimits(hc));
     let sandbox = null;
     let prepared = false;
     try {
@@ -247,7 +247,7 @@ export class ContainerManager {
           readonlyPaths: READONLY_PATHS,
           readonlyRootfs: hc.ReadonlyRootfs === true,
           shmSize: typeof hc.ShmSize === 'number' && hc.ShmSize > 0 ? hc.ShmSize : undefined,
-          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: DEFAULT_CAPABILITIES, cgroupJoin: cgroupProcs, tty: c.Config.Tty },
+          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: DEFAULT_CAPABILITIES, cgroupJoin, tty: c.Config.Tty },
         },
         { stdin: c.Config.OpenStdin },
       );
