@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { CgroupDriver } from '../cgroups/driver';
 import type { EventBus } from '../events/bus';
 import { containerEvent } from '../events/container';
-import { DEFAULT_CAPABILITIES } from '../runtime/defaults';
+import { DEFAULT_CAPABILITIES, privilegedCapabilities } from '../runtime/defaults';
 import { ExecPool } from '../runtime/exec-pool';
 import { spawnExec, StartFailure, type Spawned } from '../runtime/spawn';
 import { conflict, notFound } from '../server/errors';
@@ -44,8 +44,9 @@ export interface ExecIO {
   end(): void;
 }
 
-/** All 41 capabilities through CAP_CHECKPOINT_RESTORE, for --privileged. */
-const ALL_CAPABILITIES = Array.from({ length: 41 }, (_, i) => i);
+/** How long after an exec ends its spare is replaced: past the client's inspect of the exit code. */
+const REFILL_AFTER_EXIT_MS = 15;
+
 
 function envKey(e: string): string {
   return e.split('=', 1)[0];
@@ -117,19 +118,20 @@ export class ExecManager {
     containerEvent(this.bus, c, `exec_start: ${cfg.Cmd.join(' ')}`, { execID: inst.ID });
     const base = [...c.Config.Env, `HOSTNAME=${c.Config.Hostname}`, ...(cfg.Tty ? ['TERM=xterm'] : [])];
     const env = [...base.filter((e) => !cfg.Env.some((x) => envKey(x) === envKey(e))), ...cfg.Env];
-    const init = this.pool.take();
+    const capabilities = cfg.Privileged ? privilegedCapabilities() : DEFAULT_CAPABILITIES;
+    const init = this.pool.take(capabilities);
     try {
       inst.spawned = await spawnExec(init, {
         kind: 'exec',
         pid: c.State.Pid,
         stdin: cfg.AttachStdin,
         process: {
-            args: cfg.Cmd,
-            env,
-            cwd: cfg.WorkingDir || c.Config.WorkingDir || '/',
-            user: cfg.User || c.Config.User,
-            capabilities: cfg.Privileged ? ALL_CAPABILITIES : DEFAULT_CAPABILITIES,
-            cgroupJoin: this.cgroups.joinFiles(c.Id),
+          args: cfg.Cmd,
+          env,
+          cwd: cfg.WorkingDir || c.Config.WorkingDir || '/',
+          user: cfg.User || c.Config.User,
+          capabilities,
+          cgroupJoin: this.cgroups.joinFiles(c.Id),
           tty: cfg.Tty,
         },
       });
@@ -144,7 +146,7 @@ export class ExecManager {
       return;
     }
     // Spares are topped up once the exec has ended, or after a second of a long one: forking one
-    // stalls the daemon for some milliseconds, which should not fall on the exec's own path.
+    // stalls the daemon for some milliseconds (4 here), which should not fall on the exec's own path.
     const refill = setTimeout(() => this.pool.refill(), 1000);
     const s = inst.spawned;
     // The init waits for its child outside the container's cgroup, so it is neither charged nor listed there.
@@ -162,13 +164,14 @@ export class ExecManager {
     }
     const code = await s.exited;
     clearTimeout(refill);
-    this.pool.refill();
     inst.Running = false;
     inst.ExitCode = code;
     inst.spawned = undefined;
     this.log.info({ container: c.Id, exec: inst.ID, exitCode: code }, 'exec exited');
     containerEvent(this.bus, c, 'exec_die', { execID: inst.ID, exitCode: String(code) });
     io.end();
+    // After the client has its end of stream and, usually, the exit code it asks for next.
+    setTimeout(() => this.pool.refill(), REFILL_AFTER_EXIT_MS);
   }
 
   resize(inst: ExecInstance, rows: number, cols: number): void {

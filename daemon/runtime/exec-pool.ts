@@ -8,6 +8,7 @@ import type { ChildProcess } from 'child_process';
 import { readdirSync } from 'fs';
 import { getPriority, setPriority } from 'os';
 import type { Logger } from 'pino';
+import { DEFAULT_CAPABILITIES } from './defaults';
 import { spawnExecInit } from './spawn';
 
 /** Spares kept after an exec. */
@@ -27,10 +28,15 @@ export class ExecPool {
 
   constructor(private readonly log: Logger) {}
 
-  /** An init for one exec: the oldest spare when one waits, else a fresh one (the slow, first exec). */
-  take(): ChildProcess {
+  /**
+   * An init for one exec keeping `capabilities`: the oldest spare when one waits and the exec
+   * keeps Docker's default set (the spares' bounding set), else a fresh one (the slow, first exec,
+   * or a privileged one).
+   */
+  take(capabilities: number[]): ChildProcess {
+    if (!sameSet(capabilities, DEFAULT_CAPABILITIES)) return spawnExecInit();
     const spare = this.spares.shift();
-    if (!spare) return spawnExecInit();
+    if (!spare) return spawnExecInit(DEFAULT_CAPABILITIES);
     if (spare.pid !== undefined) renice(spare.pid, getPriority(), true);
     return spare;
   }
@@ -39,7 +45,7 @@ export class ExecPool {
   refill(count = AFTER_EXEC): void {
     if (this.closed) return;
     while (this.spares.length < count) {
-      const init = spawnExecInit();
+      const init = spawnExecInit(DEFAULT_CAPABILITIES);
       if (init.pid !== undefined) renice(init.pid, BOOT_NICE, false);
       init.once('exit', (code, signal) => {
         // A taken or dropped spare is no longer ours to watch.
@@ -68,6 +74,10 @@ export class ExecPool {
     this.spares = [];
     for (const s of spares) s.kill('SIGKILL');
   }
+}
+
+function sameSet(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }
 
 /** Sets the nice value of a process's main thread, or of all its threads. */

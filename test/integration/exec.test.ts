@@ -14,7 +14,7 @@ function initsOf(daemon: number): number[] {
     .filter((e) => /^\d+$/.test(e))
     .filter((pid) => {
       try {
-        return /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] === String(daemon) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('runtime/init.js');
+        return /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] === String(daemon) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('runtime/init.bundle.js');
       } catch {
         return false; // gone meanwhile
       }
@@ -78,7 +78,7 @@ describe.skipIf(!hasDocker)('exec', () => {
     // The init leaves the container's cgroup once its child runs, so top lists only the command.
     const id = d.docker(['inspect', '-f', '{{.Id}}', 'box']).stdout.trim();
     await until(() => (readFileSync(`/proc/${parent}/cgroup`, 'utf8').includes(id) ? undefined : true));
-    expect(d.docker(['top', 'box']).stdout).not.toContain('init.js');
+    expect(d.docker(['top', 'box']).stdout).not.toContain('init.bundle.js');
     // The command has its terminal as controlling tty (field 7 of stat, tty_nr, is not 0).
     const tty = d.docker(['exec', '-t', 'box', 'sh', '-c', 'cut -d" " -f7 /proc/$$/stat']);
     expect(Number(tty.stdout.trim())).toBeGreaterThan(0);
@@ -115,6 +115,18 @@ describe.skipIf(!hasDocker)('exec', () => {
   it('applies -u, -w and -e, and passes stdin with -i', () => {
     expect(d.docker(['exec', '-u', 'berthuser', '-w', '/', '-e', 'A=2', 'box', 'sh', '-c', 'id -u; pwd; echo $A']).stdout).toBe('1000\n/\n2\n');
     expect(d.docker(['exec', '-i', 'box', 'wc', '-c'], { input: 'twelve bytes' }).stdout.trim()).toBe('12');
+  });
+
+  it("keeps Docker's default capabilities, all the daemon's with --privileged, none for a non-root user", () => {
+    const caps = (args: string[]): Record<string, string> =>
+      Object.fromEntries([...d.docker(['exec', ...args, 'box', 'cat', '/proc/self/status']).stdout.matchAll(/^(Cap\w+):\s+([0-9a-f]+)$/gm)].map((m) => [m[1], m[2]]));
+    // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP
+    const defaults = '00000000a80425fb';
+    expect(caps([])).toEqual({ CapInh: '0'.repeat(16), CapPrm: defaults, CapEff: defaults, CapBnd: defaults, CapAmb: '0'.repeat(16) });
+    // Spares narrow their bounding set before the exec comes; a privileged exec needs a fresh init.
+    const own = /^CapPrm:\s+([0-9a-f]+)$/m.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))?.[1];
+    expect(caps(['--privileged'])).toMatchObject({ CapPrm: own, CapEff: own, CapBnd: own });
+    expect(caps(['-u', '1000'])).toMatchObject({ CapPrm: '0'.repeat(16), CapEff: '0'.repeat(16), CapBnd: defaults });
   });
 
   it('passes exit codes, and 126/127 with Docker message when the command cannot run', () => {
