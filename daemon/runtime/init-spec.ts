@@ -64,6 +64,7 @@ export type InitSpec = ContainerSpec | ExecSpec;
 /**
  * What the init writes on fd 4, one JSON object a line: a failure before exec, the number of its
  * terminal master fd (the daemon copies it with pidfd_getfd and answers one byte), or for exec
- * the host PID of the started command. End-of-file with no failure means the command runs.
+ * the host PID of the started command and later its exit code (Docker's: 128+signal for a
+ * signal). For a container, end-of-file with no failure means the command runs.
  */
-export type InitMessage = { failure: { message: string; exitCode: number } } | { console: number } | { pid: number };
+export type InitMessage = { failure: { message: string; exitCode: number } } | { console: number } | { pid: number } | { exit: number };

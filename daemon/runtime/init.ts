@@ -156,7 +156,7 @@ const EXEC_NAMESPACES: Array<[string, number]> = [
 /**
  * Joins the container's namespaces (the PID one for the child only: a process cannot move
  * itself), becomes the exec's user, starts the command as its child and waits for it, exiting
- * with its code. The child's host PID is reported once it runs.
+ * with its code. The child's host PID is reported once it runs, its exit code when it ends.
  */
 function joinContainer(spec: ExecSpec): void {
   const pidNs = fs.openSync(`/proc/${spec.pid}/ns/pid`, 'r');
@@ -186,9 +186,14 @@ function joinContainer(spec: ExecSpec): void {
     throw execFailure(spec.process.args[0], e);
   }
   if (tty) fs.closeSync(tty.fd);
+  // The exec's output ends when its command's does: the init lets go of the pipes.
+  const nul = fs.openSync('/dev/null', 'r+');
+  for (const fd of [0, 1, 2]) libc.dup2(nul, fd);
+  fs.closeSync(nul);
   send({ pid });
-  fs.closeSync(STATUS_FD);
-  libc.exitNow(libc.waitExitCode(pid));
+  const code = libc.waitExitCode(pid);
+  send({ exit: code });
+  libc.exitNow(code);
 }
 
 function execFailure(arg0: string | undefined, e: unknown): StartError {

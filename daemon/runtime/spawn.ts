@@ -100,31 +100,37 @@ async function handOver(child: ChildProcess, spec: InitSpec, stdin: Writable | n
   specPipe.on('error', () => undefined);
   specPipe.end(JSON.stringify(spec));
   let consoleFd: number | null = null;
-  const messages = await Promise.race([
-    readMessages(child.stdio[4] as Duplex, (fd) => {
-      consoleFd = libc.pidfdGetfd(child.pid as number, fd);
-    }),
-    spawnError,
-  ]);
-  const failure = messages.find((m): m is Extract<InitMessage, { failure: unknown }> => 'failure' in m);
-  if (failure) {
+  let failure: { message: string; exitCode: number } | null = null;
+  let onPid: (pid: number) => void = () => undefined;
+  let onExit: (code: number) => void = () => undefined;
+  const started = new Promise<number>((resolve) => (onPid = resolve));
+  const exitCode = new Promise<number>((resolve) => (onExit = resolve));
+  const ended = readMessages(child.stdio[4] as Duplex, (msg) => {
+    if ('console' in msg) consoleFd = libc.pidfdGetfd(child.pid as number, msg.console);
+    else if ('failure' in msg) failure = msg.failure;
+    else if ('pid' in msg) onPid(msg.pid);
+    else onExit(msg.exit);
+  });
+  // A container's command runs once its init has exec'd, closing the pipe; an exec's once its PID comes.
+  const pid = await Promise.race([started, ended.then(() => child.pid), spawnError]);
+  if (failure !== null) {
     if (consoleFd !== null) closeSync(consoleFd);
     await closed;
-    throw new StartFailure(failure.failure.message, failure.failure.exitCode);
+    const { message, exitCode: code } = failure;
+    throw new StartFailure(message, code);
   }
-  if (child.pid === undefined) throw new StartFailure('container init did not start', 1);
-  // An exec's command is the init's child; a container's is the init itself, after execve.
-  const pid = messages.find((m): m is Extract<InitMessage, { pid: unknown }> => 'pid' in m)?.pid ?? child.pid;
+  if (pid === undefined) throw new StartFailure('container init did not start', 1);
+  // An exec's init reports its command's exit and stops holding the output pipes, so the exec ends
+  // without waiting for the init's own exit (5 ms here); an init that dies first reports its own.
+  const reported = (output: Promise<unknown>): Promise<number> => Promise.race([closed, Promise.all([exitCode, output]).then(([code]) => code)]);
   if (consoleFd === null) {
-    return { child, pid, stdin, stdout: child.stdout as Readable, stderr: child.stderr as Readable, console: null, exited: closed };
+    const stdout = child.stdout as Readable;
+    const stderr = child.stderr as Readable;
+    return { child, pid, stdin, stdout, stderr, console: null, exited: reported(Promise.all([ends(stdout), ends(stderr)])) };
   }
   const term = new ReadStream(consoleFd);
   // Once every process holding the terminal is gone, reading its master fails with EIO: that is its end.
-  const drained = new Promise<void>((resolve) => {
-    term.on('end', resolve);
-    term.on('error', () => resolve());
-    term.on('close', () => resolve());
-  });
+  const drained = ends(term);
   return {
     child,
     pid,
@@ -132,8 +138,17 @@ async function handOver(child: ChildProcess, spec: InitSpec, stdin: Writable | n
     stdout: term,
     stderr: null,
     console: consoleFd,
-    exited: Promise.all([closed, drained]).then(([code]) => code),
+    exited: Promise.all([reported(drained), drained]).then(([code]) => code),
   };
+}
+
+/** Settles once a stream has ended, failed or closed. */
+function ends(stream: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    stream.on('end', resolve);
+    stream.on('error', () => resolve());
+    stream.on('close', () => resolve());
+  });
 }
 
 /** Writes to the terminal master; the read stream owns (and closes) the fd. */
@@ -156,10 +171,9 @@ function terminalWriter(fd: number, owner: ReadStream): Writable {
   });
 }
 
-/** Reads the init's status messages until end-of-file; answers a console hand-over at once. */
-function readMessages(stream: Duplex, onConsole: (fd: number) => void): Promise<InitMessage[]> {
+/** Passes on the init's status messages until end-of-file; answers a console hand-over at once. */
+function readMessages(stream: Duplex, onMessage: (msg: InitMessage) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const out: InitMessage[] = [];
     let buf = '';
     stream.on('data', (c: Buffer) => {
       buf += c.toString('utf8');
@@ -167,17 +181,14 @@ function readMessages(stream: Duplex, onConsole: (fd: number) => void): Promise<
       while ((nl = buf.indexOf('\n')) >= 0) {
         const msg = JSON.parse(buf.slice(0, nl)) as InitMessage;
         buf = buf.slice(nl + 1);
-        out.push(msg);
-        if ('console' in msg) {
-          try {
-            onConsole(msg.console);
-          } finally {
-            stream.write('k');
-          }
+        try {
+          onMessage(msg);
+        } finally {
+          if ('console' in msg) stream.write('k');
         }
       }
     });
-    stream.on('end', () => resolve(out));
+    stream.on('end', resolve);
     stream.on('error', reject);
   });
 }
