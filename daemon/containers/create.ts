@@ -6,6 +6,7 @@ import { parseNetworkMode, type EndpointConfig } from '../network/manager';
 import { newId } from '../util/ids';
 import { validateRestartPolicy } from './restart-policy';
 import { initialState, nowNano, type ContainerConfig, type ContainerRecord, type HostConfig } from './record';
+import { DEFAULT_PATH_ENV } from './process-env';
 
 export interface ImageDefaults {
   id: string;
@@ -25,7 +26,6 @@ export interface ImageDefaults {
 }
 
 const MIN_MEMORY = 6 * 1024 * 1024;
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 type Json = Record<string, unknown>;
 
@@ -92,7 +92,7 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
   const userEnv = stringList(body, 'Env', 'Config') ?? [];
   const imageEnv = image.config.Env ?? [];
   const env = [...imageEnv.filter((e) => !userEnv.some((u) => envKey(u) === envKey(e))), ...userEnv];
-  if (!env.some((e) => envKey(e) === 'PATH')) env.unshift(DEFAULT_PATH);
+  if (!env.some((e) => envKey(e) === 'PATH')) env.unshift(DEFAULT_PATH_ENV);
 
   let entrypoint = stringList(body, 'Entrypoint', 'Config') ?? null;
   let cmd = stringList(body, 'Cmd', 'Config') ?? null;
