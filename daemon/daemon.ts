@@ -102,7 +102,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     mounts,
   );
   await containers.reconcile();
-  const execs = new ExecManager(cgroups, log, bus);
+  const execs = new ExecManager(cgroups, log, bus, (c, tty) => containers.processEnv(c, tty));
   containers.onRemove((id) => execs.forget(id));
   const health = new HealthMonitor({ execs, bus, log, find: (id) => store.byId(id), save: (c) => store.save(c) }, store.all());
 

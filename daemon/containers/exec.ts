@@ -10,6 +10,7 @@ import { spawnExec, StartFailure, type Spawned } from '../runtime/spawn';
 import { conflict, notFound } from '../server/errors';
 import { setWindowSize } from '../../native/libc';
 import type { StreamName } from './logs';
+import { replaceOrAppendEnv } from './process-env';
 import type { ContainerRecord } from './record';
 
 export interface ExecConfig {
@@ -34,6 +35,8 @@ export interface ExecInstance {
   ExitCode: number | null;
   Pid: number;
   started: boolean;
+  /** The process's env, fixed at create as dockerd does (link variables as they were then). */
+  env: string[];
   spawned?: Spawned;
   /** The last size asked for; a resize may arrive before the process exists. */
   size?: [number, number];
@@ -47,10 +50,8 @@ export interface ExecIO {
 /** How long after an exec ends its spare is replaced: past the client's inspect of the exit code. */
 const REFILL_AFTER_EXIT_MS = 15;
 
-
-function envKey(e: string): string {
-  return e.split('=', 1)[0];
-}
+/** The env a process in the container starts from (ContainerManager.processEnv). */
+export type BaseEnv = (c: ContainerRecord, tty: boolean) => string[];
 
 export class ExecManager {
   private readonly execs = new Map<string, ExecInstance>();
@@ -60,6 +61,7 @@ export class ExecManager {
     private readonly cgroups: CgroupDriver,
     private readonly log: Logger,
     private readonly bus: EventBus,
+    private readonly baseEnv: BaseEnv,
   ) {
     this.pool = new ExecPool(log);
     // A running container is what execs need: have an init ready before the first one.
@@ -77,7 +79,8 @@ export class ExecManager {
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
     if (c.State.Paused) throw conflict(`Container ${c.Id} is paused, unpause the container before exec`);
     if (c.State.Restarting) throw conflict(`Container ${c.Id} is restarting, wait until the container is running`);
-    const inst: ExecInstance = { ID: randomBytes(32).toString('hex'), ContainerID: c.Id, config, Running: false, ExitCode: null, Pid: 0, started: false, size: config.ConsoleSize };
+    const env = replaceOrAppendEnv(this.baseEnv(c, config.Tty), config.Env);
+    const inst: ExecInstance = { ID: randomBytes(32).toString('hex'), ContainerID: c.Id, config, Running: false, ExitCode: null, Pid: 0, started: false, env, size: config.ConsoleSize };
     this.execs.set(inst.ID, inst);
     containerEvent(this.bus, c, `exec_create: ${config.Cmd.join(' ')}`, { execID: inst.ID });
     return inst;
@@ -116,8 +119,6 @@ export class ExecManager {
     inst.started = true;
     const cfg = inst.config;
     containerEvent(this.bus, c, `exec_start: ${cfg.Cmd.join(' ')}`, { execID: inst.ID });
-    const base = [...c.Config.Env, `HOSTNAME=${c.Config.Hostname}`, ...(cfg.Tty ? ['TERM=xterm'] : [])];
-    const env = [...base.filter((e) => !cfg.Env.some((x) => envKey(x) === envKey(e))), ...cfg.Env];
     const capabilities = cfg.Privileged ? privilegedCapabilities() : DEFAULT_CAPABILITIES;
     const init = this.pool.take(capabilities);
     try {
@@ -127,7 +128,7 @@ export class ExecManager {
         stdin: cfg.AttachStdin,
         process: {
           args: cfg.Cmd,
-          env,
+          env: inst.env,
           cwd: cfg.WorkingDir || c.Config.WorkingDir || '/',
           user: cfg.User || c.Config.User,
           capabilities,

@@ -9,12 +9,13 @@ import type { Limits } from '../cgroups/limits';
 import type { CgroupStats } from '../cgroups/stats';
 import type { EventBus } from '../events/bus';
 import { containerEvent } from '../events/container';
-import type { NetworkManager } from '../network/manager';
+import type { NetworkManager, Sandbox } from '../network/manager';
 import type { InitMount } from '../runtime/init-spec';
 import { spawnProcess, StartFailure, type Spawned } from '../runtime/spawn';
 import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
 import { etcFiles } from '../runtime/etc-files';
-import { etcContext, joinedSandbox, prepareNetworking } from './networking';
+import { etcContext, joinedSandbox, linkedEnv, prepareNetworking } from './networking';
+import { containerEnv } from './process-env';
 import { badRequest, conflict, notFound, serverError, ApiError } from '../server/errors';
 import { mountsUnder } from '../util/mounts';
 import * as libc from '../../native/libc';
@@ -184,6 +185,15 @@ export class ContainerManager {
     }
   }
 
+  /**
+   * The env of a process in `c`, its own (on `sandbox`, at start) or an exec's (with `tty`), as
+   * dockerd builds both: with the link variables of the linked containers as they are now.
+   */
+  processEnv(c: ContainerRecord, tty: boolean, sandbox: Sandbox | null = c.Sandbox): string[] {
+    const linked = sandbox ? linkedEnv(c, sandbox, this.network.bridgeNetworkId, (ref) => this.store.find(ref)) : [];
+    return containerEnv(c.Config, tty, linked);
+  }
+
   /** One start at a time per container; remove and stop wait for a start in flight. */
   start(c: ContainerRecord): Promise<void> {
     if (c.State.Running || this.starting.has(c.Id)) return Promise.reject(new ApiError(304, ''));
@@ -225,7 +235,7 @@ export class ContainerManager {
       const mountpoint = `${this.paths.execRoot}/containers/${c.Id}/rootfs`;
       mkdirSync(mountpoint, { recursive: true });
       const lower = this.lowerDirs(c);
-      const env = [...c.Config.Env, `HOSTNAME=${c.Config.Hostname}`, ...(c.Config.Tty ? ['TERM=xterm'] : [])];
+      const env = this.processEnv(c, c.Config.Tty, sandbox);
       const spawned = await spawnProcess(
         {
           kind: 'container',

@@ -1,11 +1,12 @@
 // The container side of networking: what create checks (networks, ports, links, container:X) and
 // what start needs beyond the network manager (the namespace to join, /etc files' context).
 import { readFileSync } from 'fs';
-import { badRequest, conflict, notFound } from '../server/errors';
+import { badRequest, conflict, notFound, serverError } from '../server/errors';
 import { parseNetworkMode, type NetworkManager, type Sandbox } from '../network/manager';
 import { checkPortBindings } from '../network/ports';
 import type { EtcContext } from '../runtime/etc-files';
 import { shortId } from '../util/ids';
+import { linkEnv } from './link-env';
 import type { ContainerRecord } from './record';
 
 type Find = (ref: string) => ContainerRecord | 'ambiguous' | undefined;
@@ -72,4 +73,26 @@ export function etcContext(
   }
   const shared = joined ? { hosts: readFileSync(etcPath(joined, 'hosts'), 'utf8'), resolv: readFileSync(etcPath(joined, 'resolv.conf'), 'utf8') } : undefined;
   return { links, nameserver: network.dnsServerFor(sandbox), daemonDns: network.configuredDns, hostGateway: network.bridgeGateway, shared };
+}
+
+/**
+ * The link variables of `c`'s processes (link-env.ts), computed afresh at each start and exec as
+ * dockerd does, so they carry the linked containers' current addresses. Only a container on the
+ * default bridge gets them; each linked container must run and be on it too.
+ */
+export function linkedEnv(c: ContainerRecord, sandbox: Sandbox, bridgeNetworkId: string, find: Find): string[] {
+  if (!sandbox.endpoints.some((e) => e.networkId === bridgeNetworkId)) return [];
+  const env: string[] = [];
+  for (const link of (c.HostConfig.Links as string[] | null | undefined) ?? []) {
+    const [name, alias] = splitLink(link);
+    const found = find(name);
+    // dockerd keeps a removed linked container in its link index: to it, one that is not running.
+    const target = found && found !== 'ambiguous' ? found : undefined;
+    const full = `${c.Name}/${alias}`;
+    if (!target?.State.Running || !target.Sandbox) throw serverError(`Cannot link to a non running container: ${target?.Name ?? `/${name}`} AS ${full}`);
+    const ep = target.Sandbox.endpoints.find((e) => e.networkId === bridgeNetworkId);
+    if (!ep) throw serverError(`container ${target.Id} not attached to default bridge network`);
+    env.push(...linkEnv({ name: full, ip: ep.ipAddress, env: target.Config.Env, exposedPorts: Object.keys(target.Config.ExposedPorts ?? {}) }));
+  }
+  return env;
 }
