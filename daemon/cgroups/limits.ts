@@ -41,3 +41,9 @@ export function swapMax(l: Limits): string {
   if (l.memorySwap === 0) return String(l.memory);
   return String(Math.max(l.memorySwap - l.memory, 0));
 }
+
+/** The CPUs and memory nodes the host offers containers, as cpuset lists (the cpuset cgroup's root, where dockerd's sysinfo reads them). */
+export interface CpusetInfo {
+  cpus: string;
+  mems: string;
+}
