@@ -1,6 +1,6 @@
 // One interface over cgroup v1 and v2, chosen at start-up from what the host mounts.
 import { existsSync } from 'fs';
-import type { Limits } from './limits';
+import type { CpusetInfo, Limits } from './limits';
 import type { CgroupStats } from './stats';
 import { CgroupV1 } from './v1';
 import { CgroupV2 } from './v2';
@@ -13,6 +13,8 @@ export interface CgroupDriver {
   update(id: string, limits: Limits): Promise<void>;
   /** Whether containers can get a block I/O weight (the kernel's I/O scheduler offers the file). */
   supportsBlkioWeight(): boolean;
+  /** The CPUs and memory nodes containers can be given; null without a cpuset controller. */
+  cpusetInfo(): CpusetInfo | null;
   /** The cgroup.procs files of the container's cgroup: its processes. */
   procs(id: string): string[];
   /**

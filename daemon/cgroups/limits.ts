@@ -17,6 +17,9 @@ export interface Limits {
   memoryReservation?: number;
   /** Block I/O weight 10..1000; 0 = the kernel's default. Written only where the kernel has the file. */
   blkioWeight?: number;
+  /** cpuset lists; '' = the parent's (all the host's). */
+  cpusetCpus?: string;
+  cpusetMems?: string;
 }
 
 export const DEFAULT_CPU_PERIOD = 100_000;

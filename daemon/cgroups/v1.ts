@@ -1,12 +1,13 @@
 // cgroup v1: one hierarchy per controller, the container's cgroup at <controller>/<parent>/<id>.
-import { existsSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { mkdir, readFile, rmdir, writeFile } from 'fs/promises';
 import type { CgroupDriver } from './driver';
 import { moveTo, ownCgroupFile } from './own';
-import { cpuQuota, type Limits } from './limits';
+import { cpuQuota, type CpusetInfo, type Limits } from './limits';
 import { blkioV1, keyValues, single, type CgroupStats } from './stats';
 
-const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'blkio'] as const;
+const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'blkio', 'cpuset'] as const;
+const CPUSET_LISTS = ['cpuset.cpus', 'cpuset.mems'];
 
 export class CgroupV1 implements CgroupDriver {
   readonly version = 1;
@@ -22,6 +23,7 @@ export class CgroupV1 implements CgroupDriver {
   async create(id: string, limits: Limits): Promise<string[]> {
     await Promise.all(CONTROLLERS.map((c) => mkdir(this.dir(c, id), { recursive: true })));
     try {
+      await this.fillCpuset(id);
       for (const [c, file, value] of this.writes(id, limits, false)) await writeFile(`${this.dir(c, id)}/${file}`, value);
     } catch (e) {
       await this.remove(id);
@@ -45,6 +47,21 @@ export class CgroupV1 implements CgroupDriver {
     }
   }
 
+  /**
+   * A new cpuset cgroup has no CPUs and no memory nodes, and no task can join it until it has:
+   * each level below the root that has none gets its parent's, as runc fills them.
+   */
+  private async fillCpuset(id: string): Promise<void> {
+    let dir = `${this.mount}/cpuset`;
+    for (const part of [...this.parent.split('/').filter(Boolean), id]) {
+      const child = `${dir}/${part}`;
+      for (const file of CPUSET_LISTS) {
+        if ((await readFile(`${child}/${file}`, 'utf8')).trim() === '') await writeFile(`${child}/${file}`, await readFile(`${dir}/${file}`, 'utf8'));
+      }
+      dir = child;
+    }
+  }
+
   /** [controller, file, value] for the limits; an update also resets what is now unlimited. */
   private writes(id: string, limits: Limits, update: boolean): Array<[string, string, string]> {
     const writes: Array<[string, string, string]> = [];
@@ -56,11 +73,23 @@ export class CgroupV1 implements CgroupDriver {
     if (limits.pidsLimit > 0) writes.push(['pids', 'pids.max', String(limits.pidsLimit)]);
     else if (update) writes.push(['pids', 'pids.max', 'max']);
     if (limits.blkioWeight && existsSync(`${this.dir('blkio', id)}/blkio.weight`)) writes.push(['blkio', 'blkio.weight', String(limits.blkioWeight)]);
+    // No cpuset is all the parent's, filled in at create; an update of none leaves the lists as they are.
+    if (limits.cpusetCpus) writes.push(['cpuset', 'cpuset.cpus', limits.cpusetCpus]);
+    if (limits.cpusetMems) writes.push(['cpuset', 'cpuset.mems', limits.cpusetMems]);
     return writes;
   }
 
   supportsBlkioWeight(): boolean {
     return existsSync(`${this.mount}/blkio/blkio.weight`);
+  }
+
+  cpusetInfo(): CpusetInfo | null {
+    try {
+      const [cpus, mems] = CPUSET_LISTS.map((f) => readFileSync(`${this.mount}/cpuset/${f}`, 'utf8').trim());
+      return { cpus, mems };
+    } catch {
+      return null;
+    }
   }
 
   procs(id: string): string[] {

@@ -1,9 +1,9 @@
 // cgroup v2: one tree; controllers are enabled for the parent's children, the container's cgroup at <parent>/<id>.
-import { existsSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { mkdir, readFile, writeFile } from 'fs/promises';
 import type { CgroupDriver } from './driver';
 import { moveTo, ownCgroupFile } from './own';
-import { cpuQuota, sharesToWeight, swapMax, type Limits } from './limits';
+import { cpuQuota, sharesToWeight, swapMax, type CpusetInfo, type Limits } from './limits';
 import { ioStatV2, keyValues, single, type CgroupStats } from './stats';
 import { killAll, parsePids, rmdirIfPresent } from './v1';
 
@@ -71,11 +71,25 @@ export class CgroupV2 implements CgroupDriver {
     if (limits.pidsLimit > 0) writes.push(['pids.max', String(limits.pidsLimit)]);
     else if (update) writes.push(['pids.max', 'max']);
     if (limits.blkioWeight && existsSync(`${dir}/io.bfq.weight`)) writes.push(['io.bfq.weight', String(limits.blkioWeight)]);
+    // Empty lists are the parent's effective ones; an update of none leaves them as they are.
+    if (limits.cpusetCpus) writes.push(['cpuset.cpus', limits.cpusetCpus]);
+    if (limits.cpusetMems) writes.push(['cpuset.mems', limits.cpusetMems]);
     return writes;
   }
 
   supportsBlkioWeight(): boolean {
     return existsSync(`${this.mount}/${this.parent}/io.bfq.weight`);
+  }
+
+  /** As dockerd on v2: the effective lists, where the host offers the cpuset controller. */
+  cpusetInfo(): CpusetInfo | null {
+    try {
+      if (!readFileSync(`${this.mount}/cgroup.controllers`, 'utf8').split(/\s+/).includes('cpuset')) return null;
+      const [cpus, mems] = ['cpuset.cpus.effective', 'cpuset.mems.effective'].map((f) => readFileSync(`${this.mount}/${f}`, 'utf8').trim());
+      return { cpus, mems };
+    } catch {
+      return null;
+    }
   }
 
   procs(id: string): string[] {

@@ -166,6 +166,8 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     CpuQuota: cpuQuota,
     CpuPeriod: field<number>(hc, 'CpuPeriod', 'number', 'HostConfig') ?? 0,
     PidsLimit: field<number>(hc, 'PidsLimit', 'number', 'HostConfig') ?? null,
+    CpusetCpus: field<string>(hc, 'CpusetCpus', 'string', 'HostConfig') ?? '',
+    CpusetMems: field<string>(hc, 'CpusetMems', 'string', 'HostConfig') ?? '',
     Privileged: field<boolean>(hc, 'Privileged', 'boolean', 'HostConfig') ?? false,
   };
 

@@ -5,7 +5,7 @@ import { constants as osConstants } from 'os';
 import { relative } from 'path';
 import type { Logger } from 'pino';
 import type { CgroupDriver } from '../cgroups/driver';
-import type { Limits } from '../cgroups/limits';
+import type { CpusetInfo, Limits } from '../cgroups/limits';
 import type { CgroupStats } from '../cgroups/stats';
 import type { EventBus } from '../events/bus';
 import { containerEvent } from '../events/container';
@@ -683,6 +683,10 @@ export class ContainerManager {
     return this.cgroups.supportsBlkioWeight();
   }
 
+  cpusetInfo(): CpusetInfo | null {
+    return this.cgroups.cpusetInfo();
+  }
+
   countRunning(): number {
     return this.running.size;
   }
@@ -716,6 +720,8 @@ function cgroupLimits(hc: HostConfig): Limits {
     pidsLimit: hc.PidsLimit ?? 0,
     memoryReservation: hc.MemoryReservation ?? 0,
     blkioWeight: hc.BlkioWeight ?? 0,
+    cpusetCpus: hc.CpusetCpus ?? '',
+    cpusetMems: hc.CpusetMems ?? '',
   };
 }
 

@@ -64,6 +64,9 @@ export interface HostConfig {
   RestartPolicy?: RestartPolicy;
   MemoryReservation?: number;
   BlkioWeight?: number;
+  /** cgroup cpuset lists ("0-1,3"); '' or absent = all the host's. */
+  CpusetCpus?: string;
+  CpusetMems?: string;
   [key: string]: unknown;
 }
 

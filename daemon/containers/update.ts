@@ -1,6 +1,8 @@
 // POST /containers/{id}/update: dockerd's checks of the new values (400, before the container is
 // looked up), their merge into the container's HostConfig (409 on conflicts with what it has).
+import type { CpusetInfo } from '../cgroups/limits';
 import { badRequest, conflict } from '../server/errors';
+import { verifyCpusets } from './cpuset';
 import type { HostConfig } from './record';
 import { isNone, validateRestartPolicy, type RestartPolicy } from './restart-policy';
 
@@ -14,6 +16,8 @@ export interface UpdateRequest {
   CpuPeriod: number;
   CpuQuota: number;
   BlkioWeight: number;
+  CpusetCpus: string;
+  CpusetMems: string;
   /** null = unchanged, 0 = unlimited. */
   PidsLimit: number | null;
   RestartPolicy: RestartPolicy | null;
@@ -22,6 +26,8 @@ export interface UpdateRequest {
 export interface HostFacts {
   ncpu: number;
   blkioWeight: boolean;
+  /** null: no cpuset controller. */
+  cpuset: CpusetInfo | null;
 }
 
 const MIN_MEMORY = 6 * 1024 * 1024;
@@ -31,6 +37,13 @@ function int(body: Json, key: string): number {
   const v = body[key];
   if (v === undefined || v === null) return 0;
   if (typeof v !== 'number' || !Number.isInteger(v)) throw badRequest(`json: cannot unmarshal ${typeof v} into Go struct field UpdateConfig.${key} of type int64`);
+  return v;
+}
+
+function str(body: Json, key: string): string {
+  const v = body[key];
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw badRequest(`json: cannot unmarshal ${typeof v} into Go struct field UpdateConfig.${key} of type string`);
   return v;
 }
 
@@ -52,6 +65,8 @@ export function verifyUpdate(body: unknown, host: HostFacts): { req: UpdateReque
     CpuPeriod: int(b, 'CpuPeriod'),
     CpuQuota: int(b, 'CpuQuota'),
     BlkioWeight: int(b, 'BlkioWeight'),
+    CpusetCpus: str(b, 'CpusetCpus'),
+    CpusetMems: str(b, 'CpusetMems'),
     // Both 0 and -1 (any negative) mean unlimited on update.
     PidsLimit: pids === null ? null : Math.max(pids, 0),
     RestartPolicy: policy,
@@ -71,10 +86,7 @@ export function verifyUpdate(body: unknown, host: HostFacts): { req: UpdateReque
     throw badRequest('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
   }
   if (req.CpuQuota > 0 && req.CpuQuota < 1000) throw badRequest('CPU cfs quota can not be less than 1ms (i.e. 1000)');
-  if ((typeof b.CpusetCpus === 'string' && b.CpusetCpus) || (typeof b.CpusetMems === 'string' && b.CpusetMems)) {
-    // berth does not join the cpuset controller (v1 would need the parent's cpus and mems copied down).
-    warnings.push('Your kernel does not support cpuset or the cgroup is not mounted. Cpuset discarded.');
-  }
+  warnings.push(...verifyCpusets(req, host.cpuset));
   if (req.BlkioWeight > 0 && !host.blkioWeight) {
     warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
     req.BlkioWeight = 0;
@@ -109,6 +121,8 @@ export function mergeUpdate(id: string, hc: HostConfig, req: UpdateRequest): Hos
   if (req.NanoCpus !== 0) out.NanoCpus = req.NanoCpus;
   if (req.CpuPeriod !== 0) out.CpuPeriod = req.CpuPeriod;
   if (req.CpuQuota !== 0) out.CpuQuota = req.CpuQuota;
+  if (req.CpusetCpus) out.CpusetCpus = req.CpusetCpus;
+  if (req.CpusetMems) out.CpusetMems = req.CpusetMems;
   if (req.BlkioWeight !== 0) out.BlkioWeight = req.BlkioWeight;
   if (req.PidsLimit !== null) out.PidsLimit = req.PidsLimit;
   if (req.RestartPolicy) {

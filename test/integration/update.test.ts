@@ -1,4 +1,4 @@
-// docker update through the real CLI: new limits land in the live cgroup and in inspect, survive a
+// docker update through the real CLI (and run/create for cpusets): new limits land in the live cgroup and in inspect, survive a
 // restart, and bad values get dockerd's messages and change nothing.
 import { existsSync, readFileSync } from 'fs';
 import { cpus } from 'os';
@@ -131,6 +131,79 @@ describe.skipIf(!hasDocker || v2)('docker update (cgroup v1 host; v2 is checked 
     const r = d.docker(['update', '--restart', 'always', 'autorm']);
     expect(r.stderr).toBe(`Error response from daemon: Cannot update container ${id('autorm')}: Restart policy cannot be updated because AutoRemove is enabled for the container\n`);
     expect(hostConfig('autorm').RestartPolicy).toEqual({ Name: 'no', MaximumRetryCount: 0 });
+  });
+
+  it('pins a container to --cpuset-cpus/--cpuset-mems at run and create; docker update moves it live', () => {
+    runSleeping('pin', '--cpuset-cpus', '1', '--cpuset-mems', '0');
+    expect(hostConfig('pin')).toMatchObject({ CpusetCpus: '1', CpusetMems: '0' });
+    expect(cg('cpuset', 'pin', 'cpuset.cpus')).toBe('1');
+    expect(cg('cpuset', 'pin', 'cpuset.mems')).toBe('0');
+    // The container's process and an exec (which joins through the cpuset hierarchy's tasks file) run on CPU 1 alone.
+    const allowed = (name: string): string => d.docker(['exec', name, 'grep', 'Cpus_allowed_list', '/proc/1/status']).stdout;
+    expect(allowed('pin')).toBe('Cpus_allowed_list:\t1\n');
+    expect(d.docker(['exec', 'pin', 'grep', 'Cpus_allowed_list', '/proc/self/status']).stdout).toBe('Cpus_allowed_list:\t1\n');
+
+    const r = d.docker(['update', '--cpuset-cpus', '0', 'pin']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('pin\n');
+    expect(cg('cpuset', 'pin', 'cpuset.cpus')).toBe('0');
+    expect(allowed('pin')).toBe('Cpus_allowed_list:\t0\n');
+    expect(hostConfig('pin')).toMatchObject({ CpusetCpus: '0', CpusetMems: '0' });
+    // Kept for later starts; pause and stats work on a pinned container.
+    expect(d.docker(['restart', '-t', '0', 'pin']).status).toBe(0);
+    expect(cg('cpuset', 'pin', 'cpuset.cpus')).toBe('0');
+    expect(d.docker(['pause', 'pin']).status).toBe(0);
+    expect(d.docker(['unpause', 'pin']).status).toBe(0);
+    expect(d.docker(['stats', '--no-stream', '--format', '{{.Name}}', 'pin']).stdout).toBe('pin\n');
+
+    // A container without a cpuset has all the host's, and gets them through the same hierarchy.
+    runSleeping('all');
+    expect(hostConfig('all')).toMatchObject({ CpusetCpus: '', CpusetMems: '' });
+    const host = readFileSync('/sys/fs/cgroup/cpuset/cpuset.cpus', 'utf8').trim();
+    expect(cg('cpuset', 'all', 'cpuset.cpus')).toBe(host);
+    expect(allowed('all')).toBe(`Cpus_allowed_list:\t${host}\n`);
+    // Through berth's own client as well.
+    expect(d.berth(['update', '--cpuset-cpus', '1', 'all']).stdout).toBe('all\n');
+    expect(allowed('all')).toBe('Cpus_allowed_list:\t1\n');
+
+    expect(d.docker(['create', '--name', 'made', '--cpuset-cpus', '0-1', IMG, 'true']).status).toBe(0);
+    expect(hostConfig('made')).toMatchObject({ CpusetCpus: '0-1', CpusetMems: '' });
+    // Stopped: stored, written at start.
+    expect(d.docker(['update', '--cpuset-cpus', '1', 'made']).status).toBe(0);
+    expect(hostConfig('made').CpusetCpus).toBe('1');
+    const once = d.docker(['run', '--rm', '--cpuset-cpus', '1', IMG, 'grep', 'Cpus_allowed_list', '/proc/self/status']);
+    expect(once.stdout).toBe('Cpus_allowed_list:\t1\n');
+    d.docker(['rm', '-f', 'pin', 'all', 'made']);
+  });
+
+  it('refuses cpusets the host does not have, or bad lists, with dockerd messages', async () => {
+    const host = { cpus: readFileSync('/sys/fs/cgroup/cpuset/cpuset.cpus', 'utf8').trim(), mems: readFileSync('/sys/fs/cgroup/cpuset/cpuset.mems', 'utf8').trim() };
+    const cases: Array<[string[], string]> = [
+      [['--cpuset-cpus', '0-x'], 'Invalid value 0-x for cpuset cpus: invalid format: 0-x'],
+      [['--cpuset-cpus', '1-42,,'], 'Invalid value 1-42,, for cpuset cpus: invalid format: 1-42,,'],
+      [['--cpuset-cpus', '99'], `Requested CPUs are not available - requested 99, available: ${host.cpus}`],
+      [['--cpuset-cpus', '1-9223372036854775807'], 'Invalid value 1-9223372036854775807 for cpuset cpus: value of out range, maximum is 8192'],
+      [['--cpuset-mems', '42-3,1--'], 'Invalid value 42-3,1-- for cpuset mems: invalid format: 42-3,1--'],
+      [['--cpuset-mems', '63'], `Requested memory nodes are not available - requested 63, available: ${host.mems}`],
+    ];
+    runSleeping('cpubad', '--cpuset-cpus', '0');
+    const before = hostConfig('cpubad');
+    const containers = d.docker(['ps', '-aq']).stdout;
+    for (const [flags, message] of cases) {
+      for (const args of [['run', '--rm', ...flags, IMG, 'true'], ['create', ...flags, IMG, 'true'], ['update', ...flags, 'cpubad']]) {
+        const r = d.docker(args);
+        const run = args[0] === 'run';
+        expect(r.stderr, args.join(' ')).toBe(run ? `docker: Error response from daemon: ${message}\n\nRun 'docker run --help' for more information\n` : `Error response from daemon: ${message}\n`);
+        expect(r.status).toBe(run ? 125 : 1);
+      }
+    }
+    expect(hostConfig('cpubad')).toEqual(before);
+    expect(cg('cpuset', 'cpubad', 'cpuset.cpus')).toBe('0');
+    const api = await d.api<{ message: string }>('POST', '/containers/create', { Image: IMG, Cmd: ['true'], HostConfig: { CpusetCpus: 5 } });
+    expect(api).toMatchObject({ status: 400, body: { message: 'json: cannot unmarshal number into Go struct field HostConfig.CpusetCpus of type string' } });
+    // No refused run or create left a container behind.
+    expect(d.docker(['ps', '-aq']).stdout).toBe(containers);
+    d.docker(['rm', '-f', 'cpubad']);
   });
 
   it.skipIf(existsSync('/sys/fs/cgroup/blkio/blkio.weight'))('reports a block I/O weight this kernel cannot apply as dockerd warns', () => {

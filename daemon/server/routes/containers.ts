@@ -4,6 +4,7 @@ import type { Duplex } from 'stream';
 import { cpus } from 'os';
 import { buildContainer, type ImageDefaults } from '../../containers/create';
 import { verifyUpdate } from '../../containers/update';
+import { verifyCpusets } from '../../containers/cpuset';
 import { inspectContainer, summarizeContainer } from '../../containers/inspect';
 import { entryWanted, frame, logRotation, logsDisabled, readLogs, type LogEntry, type StreamName } from '../../containers/logs';
 import { parseEventTime } from '../../events/filter';
@@ -53,11 +54,12 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     const image = deps.resolveImage(imageRef);
     if (!image) throw notFound(`No such image: ${deps.familiarName(imageRef)}`);
     const record = buildContainer(config, name, image);
+    const cpusetWarnings = verifyCpusets(record.HostConfig, containers.cpusetInfo());
     logRotation(record.HostConfig.LogConfig);
     const mounts = deps.attachMounts(record);
     let warnings: string[];
     try {
-      warnings = containers.add(record);
+      warnings = [...cpusetWarnings, ...containers.add(record)];
     } catch (e) {
       mounts.undo();
       throw e;
@@ -105,7 +107,7 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
 
   app.post('/containers/:id/update', async (req: Req) => {
     // As dockerd: the values are checked before the container is looked up.
-    const { req: update, warnings } = verifyUpdate(req.body ?? {}, { ncpu: cpus().length, blkioWeight: containers.supportsBlkioWeight() });
+    const { req: update, warnings } = verifyUpdate(req.body ?? {}, { ncpu: cpus().length, blkioWeight: containers.supportsBlkioWeight(), cpuset: containers.cpusetInfo() });
     await containers.update(containers.find(req.params.id), update);
     return { Warnings: warnings };
   });
