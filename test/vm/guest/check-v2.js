@@ -371,6 +371,30 @@ async function updateLimits(id) {
   check('inspect shows the updated HostConfig', hc.Memory === 33554432 && hc.MemorySwap === 67108864 && hc.NanoCpus === 250000000 && hc.PidsLimit === 20 && hc.CpuShares === 1024, JSON.stringify(hc).slice(0, 300));
 }
 
+/** --cpuset-cpus/--cpuset-mems: the cpuset controller for the parent's children, the lists written at start and by an update. */
+async function cpusetContainer() {
+  const allowed = (pid) => (/^Cpus_allowed_list:\s+(\S+)/m.exec(read(`/proc/${pid}/status`)) || [])[1];
+  const host = read(`${CG}/cpuset.cpus.effective`);
+  const id = await createStart({ Image: 'busybox', Cmd: ['sleep', '600'], HostConfig: { CpusetCpus: '1', CpusetMems: '0' } });
+  const dir = `${CG}/${PARENT}/${id}`;
+  const pid = (await inspect(id)).State.Pid;
+  const parentCtl = read(`${CG}/${PARENT}/cgroup.subtree_control`).split(/\s+/);
+  check(`${PARENT}/cgroup.subtree_control enables cpuset`, parentCtl.includes('cpuset'), parentCtl.join(' '));
+  check('cpuset.cpus 1', read(`${dir}/cpuset.cpus`) === '1', read(`${dir}/cpuset.cpus`));
+  check('cpuset.mems 0', read(`${dir}/cpuset.mems`) === '0', read(`${dir}/cpuset.mems`));
+  check('container pid runs on CPU 1 alone', allowed(pid) === '1', allowed(pid));
+  const bad = await api('POST', `/containers/${id}/update`, { CpusetCpus: '5' });
+  const want = `Requested CPUs are not available - requested 5, available: ${host}`;
+  check('update CpusetCpus 5 is 400 with dockerd message', bad.status === 400 && bad.json && bad.json.message === want, `${bad.status} ${bad.text}`);
+  const r = await api('POST', `/containers/${id}/update`, { CpusetCpus: '0' });
+  check('POST update CpusetCpus 0', r.status === 200, `${r.status} ${r.text.slice(0, 300)}`);
+  check('updated cpuset.cpus', read(`${dir}/cpuset.cpus`) === '0', read(`${dir}/cpuset.cpus`));
+  check('container pid moved to CPU 0', allowed(pid) === '0', allowed(pid));
+  const hc = (await inspect(id)).HostConfig;
+  check('inspect shows CpusetCpus 0, CpusetMems 0', hc.CpusetCpus === '0' && hc.CpusetMems === '0', `${hc.CpusetCpus} ${hc.CpusetMems}`);
+  return id;
+}
+
 async function stopDaemon() {
   daemon.kill('SIGTERM');
   const end = await Promise.race([daemon.exited, sleep(60_000).then(() => null)]);
@@ -391,7 +415,9 @@ async function main() {
   await pauseStatsTop(c1);
   await execCgroup(c1);
   await updateLimits(c1);
+  const c4 = await cpusetContainer();
   await remove(c1, 'running limits container');
+  await remove(c4, 'running cpuset container');
   await remove(c2, 'exited oom container');
   await remove(c3, 'running pids container');
   await sharesRange();
