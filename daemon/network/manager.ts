@@ -13,7 +13,7 @@ import { ensureBridge, hostRoutes, removeBridge } from './bridge';
 import { DnsServer } from './dns';
 import { Firewall } from './firewall';
 import { cidrContains, cidrsOverlap, formatCidr, intToIp, ipToInt, Ipam, macFor, parseCidr } from './ipam';
-import { createNetns, removeNetns } from './netns';
+import { createNetns, removeNetns, runInNetns } from './netns';
 import { PortPublisher, type PortMapping } from './ports';
 import { NetworkStore, type NetworkRecord } from './store';
 
@@ -409,9 +409,10 @@ export class NetworkManager {
       createNetns(key);
       const sandbox: Sandbox = { mode: mode.kind === 'none' ? 'none' : 'bridge', key, ownsNetns: true, endpoints: [], ports: [] };
       try {
-        await run('nsenter', [`--net=${key}`, 'ip', 'link', 'set', 'lo', 'up']);
+        const wanted = mode.kind === 'none' ? [] : Object.entries(c.Networks ?? { bridge: {} });
+        // Each endpoint's configuration inside the namespace brings lo up too.
+        if (wanted.length === 0) await runInNetns(key, 'ip', ['link', 'set', 'lo', 'up']);
         if (mode.kind !== 'none') {
-          const wanted = Object.entries(c.Networks ?? { bridge: {} });
           for (const [i, [name, cfg]] of wanted.entries()) {
             const net = this.store.find(cfg.NetworkID ?? name);
             const n = net && net !== 'ambiguous' ? net : this.store.find(name);
@@ -450,7 +451,7 @@ export class NetworkManager {
       await run('ip', ['-batch', '-'], `link add ${hostVeth} type veth peer name ${ifname} address ${mac} netns ${key}\nlink set ${hostVeth} master ${n.bridgeName} up\n`);
       // Internal networks get no default route: they reach nothing beyond their bridge.
       const route = primary && !n.Internal ? `route add default via ${n.ipam!.gateway}\n` : '';
-      await run('nsenter', [`--net=${key}`, 'ip', '-batch', '-'], `addr add ${ip}/${prefix} brd + dev ${ifname}\nlink set ${ifname} up\n${route}`);
+      await runInNetns(key, 'ip', ['-batch', '-'], `link set lo up\naddr add ${ip}/${prefix} brd + dev ${ifname}\nlink set ${ifname} up\n${route}`);
     } catch (e) {
       await run('ip', ['link', 'del', hostVeth]).catch(() => undefined);
       ipam.release(ip);

@@ -1,4 +1,4 @@
-// Runs a host tool (ip, nsenter) and fails with its stderr.
+// Runs a host tool (ip, iptables) and fails with its stderr.
 import { spawn } from 'child_process';
 
 export function run(cmd: string, args: string[], input?: string): Promise<string> {

@@ -168,7 +168,11 @@ describe.skipIf(!hasDocker)('containers through the docker CLI', () => {
   it('supports --network none and --network host', () => {
     const none = d.docker(['run', '--rm', '--network', 'none', IMG, 'ip', '-o', 'link']).stdout.trim().split('\n');
     expect(none).toHaveLength(1);
-    expect(none[0]).toContain('lo:');
+    expect(none[0]).toMatch(/lo: <LOOPBACK,UP,LOWER_UP>/);
+    // On a bridge, lo comes up with the endpoint's own configuration.
+    const bridged = d.docker(['run', '--rm', IMG, 'ip', '-o', 'link']).stdout.trim().split('\n');
+    expect(bridged[0]).toMatch(/lo: <LOOPBACK,UP,LOWER_UP>/);
+    expect(bridged[1]).toMatch(/eth0@if\d+: <BROADCAST,MULTICAST,UP,LOWER_UP/);
     const host = d.docker(['run', '--rm', '--network', 'host', IMG, 'sh', '-c', 'hostname; ip -o link']).stdout;
     expect(host.split('\n')[0]).toBe(hostname());
     expect(host).toContain(`${d.bridge}:`);
