@@ -197,6 +197,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   }
   chmodSync(socket, 0o660);
   log.info({ socket, dataRoot: cfg.dataRoot, cgroupVersion: cgroups.version, bridge: cfg.bridge }, 'berthd is listening');
+  containers.prepareSpares();
   await containers.startByPolicy();
 
   let closing: Promise<void> | undefined;
@@ -208,6 +209,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
         await containers.stopAll();
         health.close();
         execs.close();
+        containers.closeSpares();
         await app.close().catch(() => undefined);
         await network.shutdown();
         volumes.unmountAll();

@@ -5,8 +5,8 @@ import type { CgroupDriver } from '../cgroups/driver';
 import type { EventBus } from '../events/bus';
 import { containerEvent } from '../events/container';
 import { DEFAULT_CAPABILITIES, privilegedCapabilities } from '../runtime/defaults';
-import { ExecPool } from '../runtime/exec-pool';
-import { spawnExec, StartFailure, type Spawned } from '../runtime/spawn';
+import { SparePool } from '../runtime/spare-pool';
+import { spawnExecInit, startInit, StartFailure, type Spawned } from '../runtime/spawn';
 import { conflict, notFound } from '../server/errors';
 import { setWindowSize } from '../../native/libc';
 import type { StreamName } from './logs';
@@ -47,6 +47,9 @@ export interface ExecIO {
   end(): void;
 }
 
+/** Spares kept after an exec: execs in a row (scripts, health probes) find one ready while the next boots. */
+const SPARES_AFTER_EXEC = 3;
+
 /** How long after an exec ends its spare is replaced: past the client's inspect of the exit code. */
 const REFILL_AFTER_EXIT_MS = 15;
 
@@ -55,7 +58,7 @@ export type BaseEnv = (c: ContainerRecord, tty: boolean) => string[];
 
 export class ExecManager {
   private readonly execs = new Map<string, ExecInstance>();
-  private readonly pool: ExecPool;
+  private readonly pool: SparePool;
 
   constructor(
     private readonly cgroups: CgroupDriver,
@@ -63,7 +66,7 @@ export class ExecManager {
     private readonly bus: EventBus,
     private readonly baseEnv: BaseEnv,
   ) {
-    this.pool = new ExecPool(log);
+    this.pool = new SparePool(log, 'exec', () => spawnExecInit(DEFAULT_CAPABILITIES));
     // A running container is what execs need: have an init ready before the first one.
     bus.subscribe((msg) => {
       if (msg.Type === 'container' && msg.Action === 'start') this.pool.refill(1);
@@ -120,9 +123,10 @@ export class ExecManager {
     const cfg = inst.config;
     containerEvent(this.bus, c, `exec_start: ${cfg.Cmd.join(' ')}`, { execID: inst.ID });
     const capabilities = cfg.Privileged ? privilegedCapabilities() : DEFAULT_CAPABILITIES;
-    const init = this.pool.take(capabilities);
+    // Spares keep Docker's default set in their bounding set: a privileged exec needs a fresh init.
+    const init = sameSet(capabilities, DEFAULT_CAPABILITIES) ? (this.pool.take() ?? spawnExecInit(DEFAULT_CAPABILITIES)) : spawnExecInit();
     try {
-      inst.spawned = await spawnExec(init, {
+      inst.spawned = await startInit(init, {
         kind: 'exec',
         pid: c.State.Pid,
         stdin: cfg.AttachStdin,
@@ -137,7 +141,7 @@ export class ExecManager {
         },
       });
     } catch (e) {
-      this.pool.refill();
+      this.pool.refill(SPARES_AFTER_EXEC);
       if (!(e instanceof StartFailure)) throw e;
       inst.ExitCode = e.exitCode;
       this.log.warn({ container: c.Id, exec: inst.ID, err: e.message }, 'exec failed to start');
@@ -148,7 +152,7 @@ export class ExecManager {
     }
     // Spares are topped up once the exec has ended, or after a second of a long one: forking one
     // stalls the daemon for some milliseconds (4 here), which should not fall on the exec's own path.
-    const refill = setTimeout(() => this.pool.refill(), 1000);
+    const refill = setTimeout(() => this.pool.refill(SPARES_AFTER_EXEC), 1000);
     const s = inst.spawned;
     // The init waits for its child outside the container's cgroup, so it is neither charged nor listed there.
     if (init.pid !== undefined) this.cgroups.reclaim(init.pid).catch((err: unknown) => this.log.warn({ container: c.Id, exec: inst.ID, err }, 'exec init stays in the container cgroup'));
@@ -172,7 +176,7 @@ export class ExecManager {
     containerEvent(this.bus, c, 'exec_die', { execID: inst.ID, exitCode: String(code) });
     io.end();
     // After the client has its end of stream and, usually, the exit code it asks for next.
-    setTimeout(() => this.pool.refill(), REFILL_AFTER_EXIT_MS);
+    setTimeout(() => this.pool.refill(SPARES_AFTER_EXEC), REFILL_AFTER_EXIT_MS);
   }
 
   resize(inst: ExecInstance, rows: number, cols: number): void {
@@ -198,4 +202,8 @@ export class ExecManager {
       Pid: inst.Pid,
     };
   }
+}
+
+function sameSet(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }

@@ -11,7 +11,8 @@ import type { EventBus } from '../events/bus';
 import { containerEvent } from '../events/container';
 import type { NetworkManager, Sandbox } from '../network/manager';
 import type { InitMount } from '../runtime/init-spec';
-import { spawnProcess, StartFailure, type Spawned } from '../runtime/spawn';
+import { SparePool } from '../runtime/spare-pool';
+import { spawnContainerInit, startInit, StartFailure, type Spawned } from '../runtime/spawn';
 import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
 import { etcFiles } from '../runtime/etc-files';
 import { etcContext, joinedSandbox, linkedEnv, prepareNetworking } from './networking';
@@ -60,6 +61,9 @@ export interface WaitResult {
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
+/** A spare's replacement waits this long after the start that took it: forking one stalls the daemon some milliseconds. */
+const REFILL_AFTER_START_MS = 15;
+
 export class ContainerManager {
   private readonly running = new Map<string, Running>();
   private readonly listeners = new Map<string, Set<OutputListener>>();
@@ -75,6 +79,8 @@ export class ContainerManager {
   private readonly backoffs = new Map<string, RestartBackoff>();
   /** Containers waiting out their backoff before their policy starts them again. */
   private readonly pendingRestarts = new Map<string, NodeJS.Timeout>();
+  /** Container inits started before the request, each waiting in a PID namespace of its own. */
+  private readonly spares: SparePool;
   private shuttingDown = false;
 
   constructor(
@@ -88,6 +94,17 @@ export class ContainerManager {
     private readonly mounts: MountHooks,
   ) {
     this.events.setMaxListeners(0);
+    this.spares = new SparePool(log, 'container', () => spawnContainerInit(true));
+  }
+
+  /** Starts the spare container init, so that the first start finds one (daemon start). */
+  prepareSpares(): void {
+    this.spares.refill(1);
+  }
+
+  /** Stops the spare container init (daemon shutdown). */
+  closeSpares(): void {
+    this.spares.close();
   }
 
   /** After a daemon restart no container process survives: mark them exited and free what they held. */
@@ -236,8 +253,10 @@ export class ContainerManager {
       mkdirSync(mountpoint, { recursive: true });
       const lower = this.lowerDirs(c);
       const env = this.processEnv(c, c.Config.Tty, sandbox);
-      const spawned = await spawnProcess(
-        {
+      // A spare booted beforehand (Node and its FFI are most of an init's start), else a fresh one.
+      const init = this.spares.take() ?? spawnContainerInit(false);
+      setTimeout(() => this.spares.refill(1), REFILL_AFTER_START_MS);
+      const spawned = await startInit(init, {
           kind: 'container',
           rootfs: { layersRoot: this.paths.layersRoot, lower, upper: `${dir}/rw/upper`, work: `${dir}/rw/work`, mountpoint },
           hostname: c.Config.Hostname,
@@ -257,10 +276,9 @@ export class ContainerManager {
           readonlyPaths: READONLY_PATHS,
           readonlyRootfs: hc.ReadonlyRootfs === true,
           shmSize: typeof hc.ShmSize === 'number' && hc.ShmSize > 0 ? hc.ShmSize : undefined,
+          stdin: c.Config.OpenStdin,
           process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: DEFAULT_CAPABILITIES, cgroupJoin, tty: c.Config.Tty },
-        },
-        { stdin: c.Config.OpenStdin },
-      );
+        });
       const size = hc.ConsoleSize as [number, number] | undefined;
       if (spawned.console !== null && size && size[0] > 0 && size[1] > 0) libc.setWindowSize(spawned.console, size[0], size[1]);
       c.Sandbox = sandbox;

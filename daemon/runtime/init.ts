@@ -1,8 +1,8 @@
 // The container init: spawned by the daemon as PID 1 of a fresh PID namespace, it builds the
 // container's mount, UTS, IPC and cgroup namespaces and root filesystem, then execve()s the
-// user's command so that command keeps PID 1. For exec it is started ahead of the request (see
-// exec-pool.ts), joins a running container's namespaces once the spec arrives and starts the
-// command as its child there. It runs on every start: keep its imports minimal.
+// user's command so that command keeps PID 1. For exec it joins a running container's
+// namespaces once the spec arrives and starts the command as its child there. Both kinds are
+// mostly started ahead of the request (spare-pool.ts). It runs on every start: keep its imports minimal.
 import * as fs from 'fs';
 import * as libc from '../../native/libc';
 import { resolveInRoot } from '../util/resolve-in-root';
@@ -26,8 +26,19 @@ function main(): void {
   // is reset to the default by execve, so the container starts with the dispositions Docker's do
   // (`yes | head` must end).
   for (const sig of ['SIGPIPE', 'SIGXFSZ'] as const) process.on(sig, () => undefined);
-  // A spare exec init may wait long for its spec: it must not outlive the daemon meanwhile.
+  // A spare init may wait long for its spec: it must not outlive the daemon meanwhile.
   libc.prctl(libc.PR_SET_PDEATHSIG, 9);
+  // Whatever the daemon inherited without close-on-exec (from the shell that started it, say)
+  // would reach the container's processes: runc closes such descriptors too.
+  for (const fd of fs.readdirSync('/proc/self/fd').map(Number)) {
+    if (fd <= 2) continue;
+    try {
+      libc.setCloexec(fd);
+    } catch (e) {
+      // The listing's own descriptor, closed once it was read.
+      if ((e as libc.SyscallError).code !== 'EBADF') throw e;
+    }
+  }
   // A spare narrows its bounding set while it waits (about 3 ms of prctl calls off the exec's path).
   const bounding = process.argv[2];
   if (bounding !== undefined) dropCapabilities(bounding.split(',').map(Number));
@@ -135,6 +146,8 @@ function startContainer(spec: ContainerSpec): void {
     libc.ioctl(tty.fd, libc.TIOCSCTTY, 0);
     for (const fd of [0, 1, 2]) libc.dup2(tty.fd, fd);
     if (tty.fd > 2) fs.closeSync(tty.fd);
+  } else if (!spec.stdin) {
+    devNullOnto([0]);
   }
   for (const fd of [0, 1, 2]) libc.makeInheritable(fd);
   try {
@@ -187,13 +200,18 @@ function joinContainer(spec: ExecSpec): void {
   }
   if (tty) fs.closeSync(tty.fd);
   // The exec's output ends when its command's does: the init lets go of the pipes.
-  const nul = fs.openSync('/dev/null', 'r+');
-  for (const fd of [0, 1, 2]) libc.dup2(nul, fd);
-  fs.closeSync(nul);
+  devNullOnto([0, 1, 2]);
   send({ pid });
   const code = libc.waitExitCode(pid);
   send({ exit: code });
   libc.exitNow(code);
+}
+
+/** The container's /dev/null on each of `fds`, in place of the daemon's pipes. */
+function devNullOnto(fds: number[]): void {
+  const nul = fs.openSync('/dev/null', 'r+');
+  for (const fd of fds) libc.dup2(nul, fd);
+  fs.closeSync(nul);
 }
 
 function execFailure(arg0: string | undefined, e: unknown): StartError {

@@ -8,7 +8,7 @@ import { join } from 'path';
 import { Writable, type Duplex, type Readable } from 'stream';
 import { ReadStream } from 'tty';
 import * as libc from '../../native/libc';
-import type { ContainerSpec, ExecSpec, InitMessage, InitSpec } from './init-spec';
+import type { InitMessage, InitSpec } from './init-spec';
 
 // init.ts with all it loads in one file (scripts/bundle-init.mjs): it starts on every container start and exec.
 const INIT_PATH = join(__dirname, 'init.bundle.js');
@@ -45,18 +45,17 @@ export interface Spawned {
 }
 
 /**
- * Spawns a container's init as PID 1 of a new PID namespace: unshare only moves this thread's
- * future children, so it is one synchronous stretch that ends back in the daemon's namespace.
+ * A container's init, not yet given its spec, as PID 1 of a new PID namespace: unshare only moves
+ * this thread's future children, so it is one synchronous stretch that ends back in the daemon's
+ * namespace. Its stdio are pipes whatever the container wants (the init puts the container's
+ * /dev/null or terminal over those it does not use), so that it can start before the request
+ * (spare-pool.ts); a spare compiles its code while it waits (`eager`, --no-lazy).
  */
-function spawnContainerInit(spec: ContainerSpec, stdin: boolean): ChildProcess {
+export function spawnContainerInit(eager: boolean): ChildProcess {
   ownPidNs ??= openSync('/proc/self/ns/pid', 'r');
   libc.unshare(libc.CLONE_NEWPID);
   try {
-    return spawn(process.execPath, [INIT_HEAP, INIT_PATH], {
-      // With a terminal the process's stdio is the terminal; the pipes would only carry init errors.
-      stdio: spec.process.tty ? ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] : [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-      env: {},
-    });
+    return spawn(process.execPath, [INIT_HEAP, ...(eager ? ['--no-lazy'] : []), INIT_PATH], { stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'], env: {} });
   } finally {
     libc.setns(ownPidNs, libc.CLONE_NEWPID);
   }
@@ -64,7 +63,7 @@ function spawnContainerInit(spec: ContainerSpec, stdin: boolean): ChildProcess {
 
 /**
  * An exec init, not yet given its spec: stdio are pipes whatever the exec wants, since it starts
- * before the request (exec-pool.ts). It stays in the daemon's PID namespace and puts its child
+ * before the request (spare-pool.ts). It stays in the daemon's PID namespace and puts its child
  * into the container's. With `bounding`, it keeps only those capabilities in its bounding set
  * from the start, so its exec may keep those or fewer. Its code is compiled eagerly (--no-lazy)
  * for the same reason: while it waits, not once the exec has come (2 ms here).
@@ -74,17 +73,15 @@ export function spawnExecInit(bounding?: number[]): ChildProcess {
   return spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'], env: {} });
 }
 
-/** Starts a container's process and resolves once it has exec'd the user's command. */
-export function spawnProcess(spec: ContainerSpec, opts: { stdin: boolean }): Promise<Spawned> {
-  const child = spawnContainerInit(spec, opts.stdin);
-  return handOver(child, spec, child.stdin);
-}
-
-/** Starts an exec's process through `init` (from spawnExecInit) and resolves once it runs. */
-export function spawnExec(init: ChildProcess, spec: ExecSpec): Promise<Spawned> {
+/**
+ * Gives `init` (from spawnContainerInit or spawnExecInit) its spec and resolves once the command
+ * runs: a container's as the init itself after execve, an exec's as the init's child.
+ */
+export function startInit(init: ChildProcess, spec: InitSpec): Promise<Spawned> {
   // The process reads the pipe only when attached without a terminal; else nobody writes to it.
-  if (spec.process.tty || !spec.stdin) init.stdin?.destroy();
-  return handOver(init, spec, spec.process.tty || !spec.stdin ? null : init.stdin);
+  const reads = spec.stdin && !spec.process.tty;
+  if (!reads) init.stdin?.destroy();
+  return handOver(init, spec, reads ? init.stdin : null);
 }
 
 /** Writes the spec to the init and follows its messages until the user's command runs. */

@@ -93,9 +93,15 @@ async function launch(dirs: DaemonDirs, opts: { config?: Record<string, unknown>
   const configFile = join(base, 'daemon.json');
   writeFileSync(configFile, JSON.stringify(opts.config ?? {}));
   let out = '';
+  // Through a shell that leaves fd 40 open without close-on-exec, as a daemon may inherit one from
+  // whatever started it: no container or exec may see it (Node's own first fds would hide a low one).
   const proc = spawn(
-    process.execPath,
+    '/bin/bash',
     [
+      '-c',
+      'exec 40</dev/null; exec "$@"',
+      'bash',
+      process.execPath,
       BERTHD,
       '-H',
       `unix://${d.socket}`,

@@ -1,6 +1,6 @@
 // The foundation, end to end: a real berthd, a busybox image built here, driven by the real docker CLI.
 import { spawnSync } from 'child_process';
-import { readFileSync, existsSync } from 'fs';
+import { readdirSync, readFileSync, readlinkSync, existsSync } from 'fs';
 import { hostname } from 'os';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +163,44 @@ describe.skipIf(!hasDocker)('containers through the docker CLI', () => {
     expect(inside).toMatch(new RegExp(`eth0\\s+inet ${d.subnetPrefix.replace(/\./g, '\\.')}\\.\\d+/24`));
     expect(d.docker(['run', '--rm', IMG, 'ip', 'route']).stdout).toContain(`default via ${d.gateway} dev eth0`);
     d.docker(['rm', '-f', id]);
+  });
+
+  it('starts a container from a spare init that waits in a PID namespace of its own', async () => {
+    const daemon = d.proc.pid as number;
+    // Children of the daemon running the init with no argument (exec spares carry their bounding set).
+    const spares = (): number[] =>
+      readdirSync('/proc')
+        .filter((e) => /^\d+$/.test(e))
+        .filter((pid) => {
+          try {
+            return /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] === String(daemon) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').endsWith('runtime/init.bundle.js\0');
+          } catch {
+            return false; // gone meanwhile
+          }
+        })
+        .map(Number);
+    let waiting: number[] = [];
+    for (const end = Date.now() + 10_000; waiting.length === 0 && Date.now() < end; await new Promise((r) => setTimeout(r, 50))) waiting = spares();
+    expect(waiting).toHaveLength(1);
+    const [spare] = waiting;
+    expect(readlinkSync(`/proc/${spare}/ns/pid`)).not.toBe(readlinkSync(`/proc/${daemon}/ns/pid`));
+    expect(d.docker(['run', '-d', '--name', 'fromspare', IMG, 'sleep', '30']).status).toBe(0);
+    // The container's process is the spare itself, exec'd into the command as PID 1 of its namespace.
+    expect(Number(d.docker(['inspect', '-f', '{{.State.Pid}}', 'fromspare']).stdout)).toBe(spare);
+    expect(readFileSync(`/proc/${spare}/cmdline`, 'utf8')).toBe('sleep\x0030\x00');
+    expect(readFileSync(`/proc/${spare}/status`, 'utf8')).toMatch(/^NSpid:\s+\d+\s+1$/m);
+    // At the daemon's priority, not the spare's boot one.
+    expect(readFileSync(`/proc/${spare}/stat`, 'utf8').split(') ')[1].split(' ')[16]).toBe(readFileSync(`/proc/${daemon}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    d.docker(['rm', '-f', 'fromspare']);
+  });
+
+  it("passes a container and its execs no descriptor beyond stdio, not even the daemon's inherited fd 40", () => {
+    // `ls` lists its own descriptor of the directory as 3.
+    expect(d.docker(['run', '--rm', IMG, 'ls', '/proc/self/fd']).stdout.split('\n').filter(Boolean)).toEqual(['0', '1', '2', '3']);
+    expect(d.docker(['run', '-d', '--name', 'fds', IMG, 'sleep', '30']).status).toBe(0);
+    expect(d.docker(['exec', 'fds', 'ls', '/proc/self/fd']).stdout.split('\n').filter(Boolean)).toEqual(['0', '1', '2', '3']);
+    expect(d.docker(['exec', '-t', 'fds', 'ls', '-1', '/proc/self/fd']).stdout.split(/\r?\n/).filter(Boolean)).toEqual(['0', '1', '2', '3']);
+    d.docker(['rm', '-f', 'fds']);
   });
 
   it('supports --network none and --network host', () => {
