@@ -9,9 +9,9 @@ import * as libc from '../../native/libc';
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 
-/** Mount points the runtime creates in the upper dir; Docker keeps these in its init layer, out of commits. */
+/** Mount points and the /.dockerenv marker the runtime creates in the upper dir; Docker keeps these in its init layer, out of commits. */
 const MOUNT_DIRS = new Set(['proc', 'sys', 'dev']);
-const MOUNT_FILES = new Set(['etc/hosts', 'etc/hostname', 'etc/resolv.conf']);
+const MOUNT_FILES = new Set(['etc/hosts', 'etc/hostname', 'etc/resolv.conf', '.dockerenv']);
 
 /** For upperDiff: what the runtime made in a container's upper dir (its mount points), left out of commits. */
 export function runtimeMade(rel: string, st: Stats): boolean {

@@ -271,6 +271,12 @@ function mountRootfs(spec: ContainerSpec): void {
   // Relative lower dirs keep the option string short: overlay reads at most one page of options.
   process.chdir(layersRoot);
   libc.mount('overlay', mountpoint, 'overlay', 0, `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`);
+  // dockerd's init layer holds an empty /.dockerenv (0755): programs look for it to tell they run in a container.
+  const marker = `${mountpoint}/.dockerenv`;
+  if (!fs.lstatSync(marker, { throwIfNoEntry: false })) {
+    fs.writeFileSync(marker, '');
+    fs.chmodSync(marker, 0o755);
+  }
 }
 
 const NOSUID_NOEXEC_NODEV = libc.MS_NOSUID | libc.MS_NOEXEC | libc.MS_NODEV;

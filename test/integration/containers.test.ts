@@ -54,6 +54,14 @@ describe.skipIf(!hasDocker)('containers through the docker CLI', () => {
     d.docker(['rm', 'hostcheck']);
   });
 
+  it("has an empty /.dockerenv (0755) in the root, as dockerd's init layer, that diff leaves out", () => {
+    const r = d.docker(['run', '--name', 'envmark', IMG, 'sh', '-c', 'stat -c "%s %a %F" /.dockerenv; ls -a /']);
+    expect(r.stdout.split('\n')[0]).toBe('0 755 regular empty file');
+    expect(r.stdout.split('\n')).toContain('.dockerenv');
+    expect(d.docker(['diff', 'envmark']).stdout).toBe('');
+    d.docker(['rm', 'envmark']);
+  });
+
   it('applies env, workdir and user (by uid and by name)', () => {
     const r = d.docker(['run', '--rm', '-e', 'GREETING=hello', '-w', '/tmp/work', '-u', '1000', IMG, 'sh', '-c', 'echo $GREETING; pwd; id -u; echo $HOME']);
     expect(r.stdout).toBe('hello\n/tmp/work\n1000\n/home/berthuser\n');
