@@ -4,6 +4,7 @@ import { mergeHealthcheck, parseHealthcheck, type HealthConfig } from '../health
 import { badRequest } from '../server/errors';
 import { parseNetworkMode, type EndpointConfig } from '../network/manager';
 import { newId } from '../util/ids';
+import { checkCapabilities } from './capabilities';
 import { validateRestartPolicy } from './restart-policy';
 import { initialState, nowNano, type ContainerConfig, type ContainerRecord, type HostConfig } from './record';
 import { DEFAULT_PATH_ENV } from './process-env';
@@ -169,7 +170,10 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     CpusetCpus: field<string>(hc, 'CpusetCpus', 'string', 'HostConfig') ?? '',
     CpusetMems: field<string>(hc, 'CpusetMems', 'string', 'HostConfig') ?? '',
     Privileged: field<boolean>(hc, 'Privileged', 'boolean', 'HostConfig') ?? false,
+    CapAdd: stringList(hc, 'CapAdd', 'HostConfig') ?? null,
+    CapDrop: stringList(hc, 'CapDrop', 'HostConfig') ?? null,
   };
+  checkCapabilities(hostConfig.CapAdd, hostConfig.CapDrop);
 
   return {
     Id: id,

@@ -7,6 +7,7 @@ import { containerEvent } from '../events/container';
 import { DEFAULT_CAPABILITIES, privilegedCapabilities } from '../runtime/defaults';
 import { SparePool } from '../runtime/spare-pool';
 import { spawnExecInit, startInit, StartFailure, type Spawned } from '../runtime/spawn';
+import { containerCapabilities } from './capabilities';
 import { conflict, notFound } from '../server/errors';
 import { setWindowSize } from '../../native/libc';
 import type { StreamName } from './logs';
@@ -122,8 +123,9 @@ export class ExecManager {
     inst.started = true;
     const cfg = inst.config;
     containerEvent(this.bus, c, `exec_start: ${cfg.Cmd.join(' ')}`, { execID: inst.ID });
-    const capabilities = cfg.Privileged ? privilegedCapabilities() : DEFAULT_CAPABILITIES;
-    // Spares keep Docker's default set in their bounding set: a privileged exec needs a fresh init.
+    // Docker's execs get the container's capabilities (its --cap-add and --cap-drop), all with --privileged.
+    const capabilities = cfg.Privileged ? privilegedCapabilities() : containerCapabilities(c.HostConfig);
+    // Spares keep Docker's default set in their bounding set: any other set needs a fresh init.
     const init = sameSet(capabilities, DEFAULT_CAPABILITIES) ? (this.pool.take() ?? spawnExecInit(DEFAULT_CAPABILITIES)) : spawnExecInit();
     try {
       inst.spawned = await startInit(init, {

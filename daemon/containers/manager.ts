@@ -13,7 +13,8 @@ import type { NetworkManager, Sandbox } from '../network/manager';
 import type { InitMount } from '../runtime/init-spec';
 import { SparePool } from '../runtime/spare-pool';
 import { spawnContainerInit, startInit, StartFailure, type Spawned } from '../runtime/spawn';
-import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
+import { MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
+import { containerCapabilities } from './capabilities';
 import { etcFiles } from '../runtime/etc-files';
 import { etcContext, joinedSandbox, linkedEnv, prepareNetworking } from './networking';
 import { containerEnv } from './process-env';
@@ -277,7 +278,7 @@ export class ContainerManager {
           readonlyRootfs: hc.ReadonlyRootfs === true,
           shmSize: typeof hc.ShmSize === 'number' && hc.ShmSize > 0 ? hc.ShmSize : undefined,
           stdin: c.Config.OpenStdin,
-          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: DEFAULT_CAPABILITIES, cgroupJoin, tty: c.Config.Tty },
+          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: containerCapabilities(hc), cgroupJoin, tty: c.Config.Tty },
         });
       const size = hc.ConsoleSize as [number, number] | undefined;
       if (spawned.console !== null && size && size[0] > 0 && size[1] > 0) libc.setWindowSize(spawned.console, size[0], size[1]);

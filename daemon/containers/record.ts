@@ -61,6 +61,9 @@ export interface HostConfig {
   CpuPeriod: number;
   PidsLimit: number | null;
   Privileged: boolean;
+  /** As the client sent them (dockerd keeps the names unnormalized). */
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
   RestartPolicy?: RestartPolicy;
   MemoryReservation?: number;
   BlkioWeight?: number;
