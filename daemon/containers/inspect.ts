@@ -110,7 +110,7 @@ function endpointSettings(c: ContainerRecord, name: string, networkId: string): 
     Links: cfg?.Links ?? null,
     Aliases: cfg?.Aliases ?? null,
     NetworkID: networkId,
-    EndpointID: ep?.endpointId ?? '',
+    EndpointID: ep?.endpointId ?? (name === c.Sandbox?.mode ? c.Sandbox.builtinEndpointId : undefined) ?? '',
     Gateway: ep?.gateway ?? '',
     IPAddress: ep?.ipAddress ?? '',
     IPPrefixLen: ep?.prefixLen ?? 0,

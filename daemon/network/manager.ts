@@ -51,6 +51,8 @@ export interface Sandbox {
   ownsNetns?: boolean;
   endpoints: Endpoint[];
   ports?: PortMapping[];
+  /** --network host or none: the endpoint dockerd makes on that network, with no interface or address. */
+  builtinEndpointId?: string;
 }
 
 export type ParsedMode = { kind: 'default' | 'host' | 'none' } | { kind: 'container'; ref: string } | { kind: 'network'; name: string };
@@ -191,6 +193,13 @@ export class NetworkManager {
   }
 
   /** Running containers with an endpoint on the network, for inspect and in-use checks. */
+  /** Running containers with --network host or none, for that network's inspect. */
+  builtinMembers(kind: 'host' | 'none'): Array<{ c: ContainerRecord; endpointId: string }> {
+    const out: Array<{ c: ContainerRecord; endpointId: string }> = [];
+    for (const { c, sandbox } of this.live.values()) if (sandbox.mode === kind && sandbox.builtinEndpointId) out.push({ c, endpointId: sandbox.builtinEndpointId });
+    return out;
+  }
+
   endpointsOn(networkId: string): Array<{ c: ContainerRecord; ep: Endpoint }> {
     const out: Array<{ c: ContainerRecord; ep: Endpoint }> = [];
     for (const { c, sandbox } of this.live.values()) for (const ep of sandbox.endpoints) if (ep.networkId === networkId) out.push({ c, ep });
@@ -403,11 +412,15 @@ export class NetworkManager {
     return this.serialize(async () => {
       const mode = parseNetworkMode(c.HostConfig.NetworkMode);
       if ('error' in mode) throw badRequest(mode.error);
-      if (mode.kind === 'host') return { mode: 'host', key: '', endpoints: [] };
+      if (mode.kind === 'host') {
+        const host: Sandbox = { mode: 'host', key: '', endpoints: [], builtinEndpointId: newId() };
+        this.live.set(c.Id, { c, sandbox: host });
+        return host;
+      }
       if (mode.kind === 'container') return { mode: 'container', key: shared?.key ?? '', ownsNetns: false, endpoints: [] };
       const key = `${this.netnsDir}/${c.Id.slice(0, 12)}`;
       createNetns(key);
-      const sandbox: Sandbox = { mode: mode.kind === 'none' ? 'none' : 'bridge', key, ownsNetns: true, endpoints: [], ports: [] };
+      const sandbox: Sandbox = { mode: mode.kind === 'none' ? 'none' : 'bridge', key, ownsNetns: true, endpoints: [], ports: [], ...(mode.kind === 'none' ? { builtinEndpointId: newId() } : {}) };
       try {
         const wanted = mode.kind === 'none' ? [] : Object.entries(c.Networks ?? { bridge: {} });
         // Each endpoint's configuration inside the namespace brings lo up too.

@@ -338,6 +338,22 @@ s.bind(53,${JSON.stringify(upstreamIp)},()=>console.log('ready'));`;
     ok(['rm', 'stopped']);
   });
 
+  it('lists running host and none containers in those networks, with endpoint IDs and no addresses', () => {
+    ok(['run', '-d', '--name', 'onhost', '--stop-timeout', '0', '--network', 'host', IMG, 'sleep', '300']);
+    ok(['run', '-d', '--name', 'onnone', '--stop-timeout', '0', '--network', 'none', IMG, 'sleep', '300']);
+    for (const [net, name] of [['host', 'onhost'], ['none', 'onnone']]) {
+      const id = inspect(name, '{{.Id}}');
+      const members = JSON.parse(ok(['network', 'inspect', '-f', '{{json .Containers}}', net])) as Record<string, Record<string, string>>;
+      const endpointId = inspect(name, `{{.NetworkSettings.Networks.${net}.EndpointID}}`);
+      expect(endpointId).toMatch(/^[0-9a-f]{64}$/);
+      expect(members[id]).toEqual({ Name: name, EndpointID: endpointId, MacAddress: '', IPv4Address: '', IPv6Address: '' });
+    }
+    ok(['stop', 'onhost', 'onnone']);
+    expect(ok(['network', 'inspect', '-f', '{{json .Containers}}', 'host', 'none'])).toBe('{}\n{}\n');
+    expect(inspect('onhost', '{{.NetworkSettings.Networks.host.EndpointID}}')).toBe('');
+    ok(['rm', 'onhost', 'onnone']);
+  });
+
   it('publishes ports through the userland proxy: -p, -P with EXPOSE, UDP, and refuses a taken port', async () => {
     const port = randomInt(20000, 30000);
     ok(['run', '-d', '--name', 'httpd', '-p', `127.0.0.1:${port}:80`, IMG, 'httpd', '-f', '-p', '80', '-h', '/etc']);

@@ -22,6 +22,10 @@ export function networkJson(n: NetworkRecord, network: NetworkManager, withConta
     for (const { c, ep } of network.endpointsOn(n.Id)) {
       containers[c.Id] = { Name: c.Name.replace(/^\//, ''), EndpointID: ep.endpointId, MacAddress: ep.macAddress, IPv4Address: `${ep.ipAddress}/${ep.prefixLen}`, IPv6Address: '' };
     }
+    // dockerd lists host and none containers too, with no address.
+    if (n.builtin === 'host' || n.builtin === 'none') {
+      for (const { c, endpointId } of network.builtinMembers(n.builtin)) containers[c.Id] = { Name: c.Name.replace(/^\//, ''), EndpointID: endpointId, MacAddress: '', IPv4Address: '', IPv6Address: '' };
+    }
   }
   const config = n.ipam ? [{ Subnet: n.ipam.subnet, ...(n.ipam.range ? { IPRange: n.ipam.range } : {}), Gateway: n.ipam.gateway }] : [];
   return {
