@@ -1,4 +1,5 @@
 // The default bridge (dockerd's --bridge/--bip): created if missing, its gateway address assigned.
+import { randomBytes } from 'crypto';
 import { run } from '../util/exec';
 import { cidrsOverlap, formatCidr, intToIp, parseCidr } from './ipam';
 
@@ -19,6 +20,11 @@ interface IpLink {
   addr_info?: Array<{ family: string; local: string; prefixlen: number }>;
 }
 
+/** As libnetwork's GenerateRandomMAC gives a new bridge: 02:42 (local, unicast) and four random bytes. */
+export function bridgeMac(): string {
+  return ['02', '42', ...[...randomBytes(4)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
 /** Whether this daemon created the bridge (and so removes it at shutdown). */
 export async function ensureBridge(b: BridgeInfo): Promise<boolean> {
   const existing = JSON.parse(await run('ip', ['-j', 'addr', 'show'])) as IpLink[];
@@ -28,7 +34,7 @@ export async function ensureBridge(b: BridgeInfo): Promise<boolean> {
   );
   if (clash) throw new Error(`bridge address ${b.gateway}/${b.prefix} overlaps ${clash.ifname}'s network; choose another --bip`);
   const cmds: string[] = [];
-  if (!mine) cmds.push(`link add ${b.name} type bridge`);
+  if (!mine) cmds.push(`link add ${b.name} address ${bridgeMac()} type bridge`);
   if (!mine?.addr_info?.some((a) => a.family === 'inet' && a.local === b.gateway && a.prefixlen === b.prefix)) {
     cmds.push(`addr add ${b.gateway}/${b.prefix} dev ${b.name}`);
   }

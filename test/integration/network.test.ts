@@ -338,6 +338,16 @@ s.bind(53,${JSON.stringify(upstreamIp)},()=>console.log('ready'));`;
     ok(['rm', 'stopped']);
   });
 
+  it("gives the bridges it creates dockerd's 02:42 MAC addresses", () => {
+    ok(['network', 'create', '--subnet', subnet(9), 'macnet']);
+    const userBridge = `br-${inspect('macnet', '{{.Id}}').slice(0, 12)}`;
+    for (const name of [d.bridge, userBridge]) {
+      const [link] = JSON.parse(spawnSync('ip', ['-j', 'link', 'show', name], { encoding: 'utf8' }).stdout) as Array<{ address: string }>;
+      expect(link.address).toMatch(/^02:42(:[0-9a-f]{2}){4}$/);
+    }
+    ok(['network', 'rm', 'macnet']);
+  });
+
   it('lists running host and none containers in those networks, with endpoint IDs and no addresses', () => {
     ok(['run', '-d', '--name', 'onhost', '--stop-timeout', '0', '--network', 'host', IMG, 'sleep', '300']);
     ok(['run', '-d', '--name', 'onnone', '--stop-timeout', '0', '--network', 'none', IMG, 'sleep', '300']);
