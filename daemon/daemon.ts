@@ -151,7 +151,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     images: () => images.list(),
     containers: () => containers.list(),
     upperDir: (c) => `${store.dir(c.Id)}/rw/upper`,
-    summarize: (c) => summarizeContainer(c, (name) => network.networkId(name)),
+    summarize: (c) => summarizeContainer(c, (name) => network.networkId(name), (ref) => images.resolve(ref)?.id),
     volumes,
     usedBy: (name) => mounts.usedBy(name),
   });

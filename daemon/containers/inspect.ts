@@ -240,11 +240,27 @@ function portList(c: ContainerRecord): Array<Record<string, unknown>> {
   return out;
 }
 
-export function summarizeContainer(c: ContainerRecord, networkId: (name: string) => string): Record<string, unknown> {
+/**
+ * The Image of a list item as dockerd gives it: the reference the container was made from while
+ * it still names the container's image, else the image ID (after a forced untag or a re-tag).
+ */
+function listedImage(c: ContainerRecord, imageIdOf: (ref: string) => string | undefined): string {
+  const ref = c.Config.Image;
+  if (ref === c.Image) return ref;
+  let current: string | undefined;
+  try {
+    current = imageIdOf(ref);
+  } catch {
+    current = undefined;
+  }
+  return current === c.Image ? ref : c.Image;
+}
+
+export function summarizeContainer(c: ContainerRecord, networkId: (name: string) => string, imageIdOf: (ref: string) => string | undefined): Record<string, unknown> {
   return {
     Id: c.Id,
     Names: [c.Name],
-    Image: c.Config.Image,
+    Image: listedImage(c, imageIdOf),
     ImageID: c.Image,
     Command: commandLine(c),
     Created: Math.floor(Date.parse(c.Created) / 1000),

@@ -73,6 +73,23 @@ describe.skipIf(!hasDocker)('ps', () => {
     expect(d.docker(['ps', '--filter', 'status=sleeping']).stderr).toContain("invalid filter 'status=sleeping'");
   });
 
+  it('shows the image ID in IMAGE once the reference names another image or none', () => {
+    const imageId = d.docker(['image', 'inspect', '-f', '{{.Id}}', IMG]).stdout.trim();
+    expect(d.docker(['tag', IMG, 'berthps/alias:1']).status).toBe(0);
+    expect(d.docker(['create', '--name', 'tagged', 'berthps/alias:1', 'true']).status).toBe(0);
+    const image = (extra: string[] = []): string => d.docker(['ps', '-a', ...extra, '--filter', 'name=tagged', '--format', '{{.Image}}']).stdout.trim();
+    expect(image()).toBe('berthps/alias:1');
+    // Untagged by force while the container uses it: dockerd lists the ID (the CLI cuts it to 12 hex).
+    expect(d.docker(['rmi', '-f', 'berthps/alias:1']).status).toBe(0);
+    expect(image()).toBe(imageId.slice(7, 19));
+    expect(image(['--no-trunc'])).toBe(imageId);
+    // The name back on the same image: the name again.
+    expect(d.docker(['tag', IMG, 'berthps/alias:1']).status).toBe(0);
+    expect(image()).toBe('berthps/alias:1');
+    d.docker(['rm', 'tagged']);
+    d.docker(['rmi', 'berthps/alias:1']);
+  });
+
   it('shows sizes with -s: the writable layer and the virtual size with the image', () => {
     const r = d.docker(['ps', '-a', '-s', '--filter', 'name=two', '--format', '{{.Names}} {{.Size}}']);
     const image = d.docker(['image', 'inspect', '-f', '{{.Size}}', IMG]).stdout.trim();

@@ -73,7 +73,7 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     const filters = parseFilters(req.query.filters);
     const ordered = containers.list().sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (b.Created > a.Created ? 1 : -1));
     const wanted = listFilter(filters, { ordered, find: (ref) => containers.find(ref), imageId: (ref) => deps.resolveImage(ref)?.id });
-    let list = ordered.map((c) => ({ c, s: summarizeContainer(c, deps.networkId) }));
+    let list = ordered.map((c) => ({ c, s: summarizeContainer(c, deps.networkId, (ref) => deps.resolveImage(ref)?.id) }));
     if (!all && limit <= 0 && !impliesAll(filters)) list = list.filter(({ c }) => c.State.Running);
     list = list.filter(({ c, s }) => wanted(c, s));
     if (limit > 0) list = list.slice(0, limit);
