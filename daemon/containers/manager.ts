@@ -15,6 +15,7 @@ import { SparePool } from '../runtime/spare-pool';
 import { spawnContainerInit, startInit, StartFailure, type Spawned } from '../runtime/spawn';
 import { MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
 import { containerCapabilities } from './capabilities';
+import { sysctlRefusal } from './sysctls';
 import { etcFiles } from '../runtime/etc-files';
 import { etcContext, joinedSandbox, linkedEnv, prepareNetworking } from './networking';
 import { containerEnv } from './process-env';
@@ -241,6 +242,11 @@ export class ContainerManager {
     const find = (ref: string) => this.store.find(ref);
     const joined = joinedSandbox(c, find);
     const hc = c.HostConfig;
+    const sysctls = (hc.Sysctls as Record<string, string> | null | undefined) ?? {};
+    for (const key of Object.keys(sysctls)) {
+      const refused = sysctlRefusal(key, { hostNetwork: hc.NetworkMode === 'host', hostIpc: hc.IpcMode === 'host' });
+      if (refused) throw new StartError(`failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: ${refused}: unknown`);
+    }
     const cgroupJoin = await this.cgroups.create(c.Id, cgroupLimits(hc));
     let sandbox = null;
     let prepared = false;
@@ -277,6 +283,7 @@ export class ContainerManager {
           readonlyPaths: READONLY_PATHS,
           readonlyRootfs: hc.ReadonlyRootfs === true,
           shmSize: typeof hc.ShmSize === 'number' && hc.ShmSize > 0 ? hc.ShmSize : undefined,
+          sysctls,
           stdin: c.Config.OpenStdin,
           process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: containerCapabilities(hc), cgroupJoin, tty: c.Config.Tty },
         });

@@ -46,6 +46,8 @@ export interface ContainerSpec {
   readonlyRootfs?: boolean;
   /** Bytes of /dev/shm (--shm-size); 64 MiB when absent. */
   shmSize?: number;
+  /** --sysctl, already checked against the container's namespaces: written once /proc is mounted. */
+  sysctls?: Record<string, string>;
   /** Whether the process reads the init's stdin pipe (-i); else it gets the container's /dev/null. */
   stdin: boolean;
   process: ProcessSpec;

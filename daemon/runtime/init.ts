@@ -118,6 +118,7 @@ function startContainer(spec: ContainerSpec): void {
 
   mountRootfs(spec);
   mountSpecial(root, spec.shmSize);
+  for (const [key, value] of Object.entries(spec.sysctls ?? {})) writeSysctl(root, key, value);
   for (const m of spec.mounts) mountInto(root, m);
   for (const p of spec.maskedPaths) maskPath(root, p);
   for (const p of spec.readonlyPaths) readonlyPath(root, p);
@@ -310,6 +311,17 @@ function mountSpecial(root: string, shmSize = 64 * 1024 * 1024): void {
   mountAt(root, '/dev/shm', 'shm', 'tmpfs', NOSUID_NOEXEC_NODEV, `mode=1777,size=${Math.floor(shmSize / 1024)}k`);
   mountAt(root, '/dev/mqueue', 'mqueue', 'mqueue', NOSUID_NOEXEC_NODEV, null);
   mountAt(root, '/sys', 'sysfs', 'sysfs', NOSUID_NOEXEC_NODEV | libc.MS_RDONLY, null);
+}
+
+/** Through the container's own /proc, so the key lands in its network and IPC namespaces. */
+function writeSysctl(root: string, key: string, value: string): void {
+  const path = `/proc/sys/${key.replace(/\./g, '/')}`;
+  try {
+    fs.writeFileSync(root + path, value);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new StartError(`write sysctl key ${key}: open ${path}: ${err.code === 'ENOENT' ? 'no such file or directory' : (err.message ?? String(e))}`, 1);
+  }
 }
 
 function mountAt(root: string, target: string, source: string, fstype: string, flags: number, data: string | null): void {

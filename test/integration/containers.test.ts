@@ -62,6 +62,19 @@ describe.skipIf(!hasDocker)('containers through the docker CLI', () => {
     d.docker(['rm', 'envmark']);
   });
 
+  it('writes --sysctl keys into the container namespaces only, and refuses host-namespace ones before starting', () => {
+    const host = readFileSync('/proc/sys/net/core/somaxconn', 'utf8');
+    const r = d.docker(['run', '--rm', '--sysctl', 'net.core.somaxconn=1000', '--sysctl', 'kernel.shmmax=123456', IMG, 'cat', '/proc/sys/net/core/somaxconn', '/proc/sys/kernel/shmmax']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('1000\n123456\n');
+    expect(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')).toBe(host);
+    const refused = d.docker(['run', '--rm', '--network', 'host', '--sysctl', 'net.core.somaxconn=1000', IMG, 'true']);
+    expect(refused.status).toBe(125);
+    expect(refused.stderr).toContain('sysctl "net.core.somaxconn" not allowed in host network namespace');
+    const missing = d.docker(['run', '--rm', '--sysctl', 'net.core.nosuchkey=1', IMG, 'true']);
+    expect(missing.stderr).toContain('write sysctl key net.core.nosuchkey: open /proc/sys/net/core/nosuchkey: no such file or directory');
+  });
+
   it('applies env, workdir and user (by uid and by name)', () => {
     const r = d.docker(['run', '--rm', '-e', 'GREETING=hello', '-w', '/tmp/work', '-u', '1000', IMG, 'sh', '-c', 'echo $GREETING; pwd; id -u; echo $HOME']);
     expect(r.stdout).toBe('hello\n/tmp/work\n1000\n/home/berthuser\n');
