@@ -305,7 +305,7 @@ export class ContainerManager {
         this.log.warn({ container: c.Id, err: e.message }, 'container failed to start');
         this.endListeners(c.Id);
         this.events.emit(`exit:${c.Id}`);
-        throw new StartError(`failed to create task for container: unable to start container process: ${e.message}: unknown`);
+        throw new StartError(`failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${e.message}: unknown`);
       }
       throw e;
     }

@@ -40,7 +40,10 @@ describe.skipIf(!hasDocker)('containers through the docker CLI', () => {
     expect(d.docker(['run', '--rm', IMG, 'sh', '-c', 'exit 3']).status).toBe(3);
     const missing = d.docker(['run', '--rm', IMG, 'nosuchcmd']);
     expect(missing.status).toBe(127);
-    expect(missing.stderr).toContain('exec: "nosuchcmd": executable file not found in $PATH');
+    // dockerd 23+ with runc 1.1 words it so, the containerd shim and runc steps named.
+    expect(missing.stderr).toContain(
+      'Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "nosuchcmd": executable file not found in $PATH: unknown',
+    );
     const noexec = d.docker(['run', '--rm', IMG, '/etc/passwd']);
     expect(noexec.status).toBe(126);
     expect(noexec.stderr).toContain('permission denied');
