@@ -11,6 +11,7 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { parseFlags } from './args';
 
 interface Options {
   host: string;
@@ -21,38 +22,23 @@ interface Options {
   json: boolean;
 }
 
+const USAGE = `usage: node dist/bench/build.js [--host URL] [--runs N] [--image NAME] [--docker PATH] [--json]
+environment: DOCKER_REF_HOST=unix:///var/run/docker.sock adds a reference Docker engine`;
+
 function parseArgs(argv: string[]): Options {
-  const o: Options = { host: 'unix:///run/berth.sock', refHost: process.env.DOCKER_REF_HOST || undefined, runs: 5, image: 'busybox:latest', docker: '/usr/local/bin/docker', json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${argv[i - 1]} needs a value`);
-      return v;
-    };
-    switch (argv[i]) {
-      case '--host':
-        o.host = next();
-        break;
-      case '--runs': {
-        const n = Number(next());
-        if (!Number.isInteger(n) || n < 1 || n > 50) throw new Error('--runs wants an integer from 1 to 50');
-        o.runs = n;
-        break;
-      }
-      case '--image':
-        o.image = next();
-        break;
-      case '--docker':
-        o.docker = next();
-        break;
-      case '--json':
-        o.json = true;
-        break;
-      default:
-        throw new Error(`unknown option ${argv[i]}`);
-    }
-  }
-  return o;
+  const defaults: Options = { host: 'unix:///run/berth.sock', refHost: process.env.DOCKER_REF_HOST || undefined, runs: 5, image: 'busybox:latest', docker: '/usr/local/bin/docker', json: false };
+  return parseFlags(
+    argv,
+    defaults,
+    {
+      '--host': (o, v) => (o.host = v()),
+      '--runs': (o, v) => (o.runs = v.int(1, 50)),
+      '--image': (o, v) => (o.image = v()),
+      '--docker': (o, v) => (o.docker = v()),
+      '--json': (o) => (o.json = true),
+    },
+    USAGE,
+  );
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

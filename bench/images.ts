@@ -17,6 +17,7 @@ import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as tar from 'tar-stream';
+import { parseFlags } from './args';
 
 interface Options {
   host: string;
@@ -28,43 +29,24 @@ interface Options {
   json: boolean;
 }
 
+const USAGE = `usage: node dist/bench/images.js [--host URL] [--size-mb N] [--layers N] [--runs N] [--docker PATH] [--json]
+environment: DOCKER_REF_HOST=unix:///var/run/docker.sock adds a reference Docker engine`;
+
 function parseArgs(argv: string[]): Options {
-  const o: Options = { host: 'unix:///run/berth.sock', refHost: process.env.DOCKER_REF_HOST || undefined, sizeMb: 256, layers: 4, runs: 3, docker: '/usr/local/bin/docker', json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${argv[i - 1]} needs a value`);
-      return v;
-    };
-    const int = (v: string, min: number, max: number): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${argv[i - 1]} wants an integer from ${min} to ${max}`);
-      return n;
-    };
-    switch (argv[i]) {
-      case '--host':
-        o.host = next();
-        break;
-      case '--size-mb':
-        o.sizeMb = int(next(), 1, 4096);
-        break;
-      case '--layers':
-        o.layers = int(next(), 1, 64);
-        break;
-      case '--runs':
-        o.runs = int(next(), 1, 50);
-        break;
-      case '--docker':
-        o.docker = next();
-        break;
-      case '--json':
-        o.json = true;
-        break;
-      default:
-        throw new Error(`unknown option ${argv[i]}`);
-    }
-  }
-  return o;
+  const defaults: Options = { host: 'unix:///run/berth.sock', refHost: process.env.DOCKER_REF_HOST || undefined, sizeMb: 256, layers: 4, runs: 3, docker: '/usr/local/bin/docker', json: false };
+  return parseFlags(
+    argv,
+    defaults,
+    {
+      '--host': (o, v) => (o.host = v()),
+      '--size-mb': (o, v) => (o.sizeMb = v.int(1, 4096)),
+      '--layers': (o, v) => (o.layers = v.int(1, 64)),
+      '--runs': (o, v) => (o.runs = v.int(1, 50)),
+      '--docker': (o, v) => (o.docker = v()),
+      '--json': (o) => (o.json = true),
+    },
+    USAGE,
+  );
 }
 
 /** A docker-archive of `layers` layers, each one file of random bytes; its total layer bytes. */

@@ -13,6 +13,7 @@
 // the engines' bridges and the containers' namespaces. All it makes is removed, also on failure.
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import { randomBytes, randomInt } from 'crypto';
+import { parseFlags } from './args';
 
 interface Options {
   host: string;
@@ -23,23 +24,23 @@ interface Options {
   json: boolean;
 }
 
+const USAGE = `usage: node dist/bench/network-throughput.js [--host URL] [--image NAME] [--seconds N] [--docker PATH] [--json]
+environment: DOCKER_REF_HOST=unix:///var/run/docker.sock adds a reference Docker engine`;
+
 function parseArgs(argv: string[]): Options {
-  const o: Options = { host: 'unix:///run/berth.sock', refHost: process.env.DOCKER_REF_HOST, image: 'busybox', seconds: 3, docker: '/usr/local/bin/docker', json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${a} needs a value`);
-      return x;
-    };
-    if (a === '--host') o.host = v();
-    else if (a === '--image') o.image = v();
-    else if (a === '--seconds') o.seconds = Math.min(30, Math.max(1, Number(v())));
-    else if (a === '--docker') o.docker = v();
-    else if (a === '--json') o.json = true;
-    else throw new Error(`unknown option ${a}`);
-  }
-  return o;
+  const defaults: Options = { host: 'unix:///run/berth.sock', refHost: process.env.DOCKER_REF_HOST, image: 'busybox', seconds: 3, docker: '/usr/local/bin/docker', json: false };
+  return parseFlags(
+    argv,
+    defaults,
+    {
+      '--host': (o, v) => (o.host = v()),
+      '--image': (o, v) => (o.image = v()),
+      '--seconds': (o, v) => (o.seconds = v.int(1, 30)),
+      '--docker': (o, v) => (o.docker = v()),
+      '--json': (o) => (o.json = true),
+    },
+    USAGE,
+  );
 }
 
 type Figures = Record<string, number | string>;

@@ -16,6 +16,7 @@
 import { spawn } from 'child_process';
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { Agent, request, type RequestOptions } from 'http';
+import { parseFlags } from './args';
 
 // --- options --------------------------------------------------------------------------------
 
@@ -49,7 +50,7 @@ const USAGE = `usage: node dist/bench/start-latency.js [options]
 environment: DOCKER_REF_HOST=unix:///var/run/docker.sock adds a reference Docker engine`;
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = {
+  const defaults: Options = {
     runs: 20,
     image: 'busybox',
     host: 'unix:///run/berth.sock',
@@ -62,63 +63,27 @@ function parseArgs(argv: string[]): Options {
     only: new Set(SECTIONS),
     json: false,
   };
-  const int = (name: string, v: string | undefined, min: number, max: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} wants an integer from ${min} to ${max}, got ${v}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--runs':
-        o.runs = int(flag, value(), 1, 1000);
-        break;
-      case '--image':
-        o.image = value();
-        break;
-      case '--host':
-        o.host = value();
-        break;
-      case '--docker':
-        o.docker = value();
-        break;
-      case '--requests':
-        o.requests = int(flag, value(), 1, 100_000);
-        break;
-      case '--concurrency':
-        o.concurrency = int(flag, value(), 1, 256);
-        break;
-      case '--containers':
-        o.containers = int(flag, value(), 1, 100);
-        break;
-      case '--pidfile':
-        o.pidfile = value();
-        break;
-      case '--only': {
-        const list = value().split(',').filter(Boolean);
+  return parseFlags(
+    argv,
+    defaults,
+    {
+      '--runs': (o, v) => (o.runs = v.int(1, 1000)),
+      '--image': (o, v) => (o.image = v()),
+      '--host': (o, v) => (o.host = v()),
+      '--docker': (o, v) => (o.docker = v()),
+      '--requests': (o, v) => (o.requests = v.int(1, 100_000)),
+      '--concurrency': (o, v) => (o.concurrency = v.int(1, 256)),
+      '--containers': (o, v) => (o.containers = v.int(1, 100)),
+      '--pidfile': (o, v) => (o.pidfile = v()),
+      '--only': (o, v) => {
+        const list = v().split(',').filter(Boolean);
         for (const s of list) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
         o.only = new Set(list);
-        break;
-      }
-      case '--json':
-        o.json = true;
-        break;
-      case '-h':
-      case '--help':
-        console.log(USAGE);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown argument ${a}\n${USAGE}`);
-    }
-  }
-  return o;
+      },
+      '--json': (o) => (o.json = true),
+    },
+    USAGE,
+  );
 }
 
 // --- engines and HTTP -----------------------------------------------------------------------

@@ -10,6 +10,7 @@
 // It makes two containers per engine and removes them, also on Ctrl-C. It talks only to the
 // engines named by --host and DOCKER_REF_HOST.
 import { spawnSync } from 'child_process';
+import { parseFlags } from './args';
 
 interface Options {
   runs: number;
@@ -25,31 +26,20 @@ const USAGE = `usage: node dist/bench/streams.js [--runs N] [--mb N] [--image NA
 environment: DOCKER_REF_HOST=unix:///var/run/docker.sock adds a reference Docker engine`;
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 20, mb: 100, image: 'busybox', host: 'unix:///run/berth.sock', refHost: process.env.DOCKER_REF_HOST || undefined, docker: '/usr/local/bin/docker', json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    const int = (v: string, max: number): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${a} wants an integer from 1 to ${max}, got ${v}`);
-      return n;
-    };
-    if (a === '--runs') o.runs = int(next(), 1000);
-    else if (a === '--mb') o.mb = int(next(), 10_000);
-    else if (a === '--image') o.image = next();
-    else if (a === '--host') o.host = next();
-    else if (a === '--docker') o.docker = next();
-    else if (a === '--json') o.json = true;
-    else if (a === '--help' || a === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else throw new Error(`unknown option ${a}\n${USAGE}`);
-  }
-  return o;
+  const defaults: Options = { runs: 20, mb: 100, image: 'busybox', host: 'unix:///run/berth.sock', refHost: process.env.DOCKER_REF_HOST || undefined, docker: '/usr/local/bin/docker', json: false };
+  return parseFlags(
+    argv,
+    defaults,
+    {
+      '--runs': (o, v) => (o.runs = v.int(1, 1000)),
+      '--mb': (o, v) => (o.mb = v.int(1, 10_000)),
+      '--image': (o, v) => (o.image = v()),
+      '--host': (o, v) => (o.host = v()),
+      '--docker': (o, v) => (o.docker = v()),
+      '--json': (o) => (o.json = true),
+    },
+    USAGE,
+  );
 }
 
 interface Engine {
