@@ -125,8 +125,9 @@ export class ExecManager {
     containerEvent(this.bus, c, `exec_start: ${cfg.Cmd.join(' ')}`, { execID: inst.ID });
     // Docker's execs get the container's capabilities (its --cap-add and --cap-drop), all with --privileged.
     const capabilities = cfg.Privileged ? privilegedCapabilities() : containerCapabilities(c.HostConfig);
-    // Spares keep Docker's default set in their bounding set: any other set needs a fresh init.
-    const init = sameSet(capabilities, DEFAULT_CAPABILITIES) ? (this.pool.take() ?? spawnExecInit(DEFAULT_CAPABILITIES)) : spawnExecInit();
+    // Spares keep Docker's default set in their bounding set: a set within it (--cap-drop) can use
+    // one, a wider one needs a fresh init.
+    const init = capabilities.every((cap) => DEFAULT_CAPABILITIES.includes(cap)) ? (this.pool.take() ?? spawnExecInit(DEFAULT_CAPABILITIES)) : spawnExecInit();
     try {
       inst.spawned = await startInit(init, {
         kind: 'exec',
@@ -204,8 +205,4 @@ export class ExecManager {
       Pid: inst.Pid,
     };
   }
-}
-
-function sameSet(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((x) => b.includes(x));
 }
