@@ -133,13 +133,19 @@ export class HealthMonitor {
   }
 }
 
-/** Whether the container's PID 1 still runs (not gone, not a zombie waiting for its exit to be handled). */
+const PF_EXITING = 0x4;
+
+/**
+ * Whether the container's PID 1 still runs: not gone, not a zombie, and not exiting. A dying PID 1 kills
+ * the rest of its namespace (the probe too) before it turns zombie, and PF_EXITING is set before that.
+ */
 function initAlive(pid: number): boolean {
   if (pid <= 0) return false;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
+    // After the command's name: state ppid pgrp session tty_nr tpgid flags ...
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] !== 'Z' && fields[0] !== 'X' && (Number(fields[6]) & PF_EXITING) === 0;
   } catch {
     return false;
   }
