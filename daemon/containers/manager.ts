@@ -380,13 +380,15 @@ export class ContainerManager {
     c.State = { ...c.State, Status: restarting ? 'restarting' : 'exited', Running: restarting, Restarting: restarting, Paused: false, OOMKilled: oom, Pid: 0, ExitCode: code, FinishedAt: nowNano() };
     this.store.save(c);
     this.running.delete(c.Id);
+    // As dockerd 20.10: die comes with the new state, before the cleanup and its network disconnect events
+    // (25+ cleans up first). Whoever sees the new state can see its die.
+    if (oom) this.emitEvent(c, 'oom');
+    this.emitEvent(c, 'die', { exitCode: String(code) });
     this.mounts.release(c);
     if (sandbox) await this.network.teardown(c, sandbox).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'network teardown failed'));
     await this.cgroups.remove(c.Id).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'cgroup removal failed'));
     rmSync(`${this.paths.execRoot}/containers/${c.Id}`, { recursive: true, force: true });
     this.log.info({ container: c.Id, exitCode: code }, 'container exited');
-    if (oom) this.emitEvent(c, 'oom');
-    this.emitEvent(c, 'die', { exitCode: String(code) });
     this.endListeners(c.Id);
     this.events.emit(`exit:${c.Id}`, code);
     if (restarting) this.scheduleRestart(c, delay);
