@@ -1,6 +1,7 @@
 // berthd's settings: dockerd's flag names, optionally from a JSON config file with the same keys.
 import { Command } from 'commander';
 import { readFileSync } from 'fs';
+import { parseUlimit, type Ulimit } from './containers/ulimits';
 
 export interface DaemonConfig {
   hosts: string[];
@@ -17,6 +18,8 @@ export interface DaemonConfig {
   registryMirrors: string[];
   /** DNS servers for containers and upstreams of the embedded DNS (empty: the host's). */
   dns: string[];
+  /** --default-ulimit / "default-ulimits": by name, under each container's own --ulimit. */
+  defaultUlimits: Record<string, Ulimit>;
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -31,6 +34,7 @@ export const DEFAULTS: DaemonConfig = {
   insecureRegistries: [],
   registryMirrors: [],
   dns: [],
+  defaultUlimits: {},
 };
 
 const FILE_KEYS: Record<string, keyof DaemonConfig> = {
@@ -45,6 +49,7 @@ const FILE_KEYS: Record<string, keyof DaemonConfig> = {
   'insecure-registries': 'insecureRegistries',
   'registry-mirrors': 'registryMirrors',
   dns: 'dns',
+  'default-ulimits': 'defaultUlimits',
 };
 
 export function parseConfig(argv: string[]): DaemonConfig {
@@ -61,6 +66,15 @@ export function parseConfig(argv: string[]): DaemonConfig {
     .option('--insecure-registry <host>', 'registry reached over plain HTTP (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--registry-mirror <url>', 'Docker Hub mirror (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--dns <ip>', 'DNS server to use (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--default-ulimit <name=soft:hard>', 'default ulimit for containers (repeatable)', (v: string, prev: Record<string, Ulimit> | undefined) => {
+      let u: Ulimit;
+      try {
+        u = parseUlimit(v);
+      } catch (e) {
+        throw new Error(`invalid argument "${v}" for "--default-ulimit" flag: ${(e as Error).message}`);
+      }
+      return { ...prev, [u.Name]: u };
+    })
     .option('--config-file <file>', 'JSON file with the same settings', '/etc/berth/daemon.json')
     .version('0.1.0', '-v, --version')
     .parse(argv, { from: 'user' });
@@ -79,6 +93,18 @@ export function parseConfig(argv: string[]): DaemonConfig {
     if (!name) throw new Error(`unable to configure the berth daemon with file ${file}: the following directives don't match any configuration option: ${key}`);
     (cfg as unknown as Record<string, unknown>)[name] = value;
   }
+  const badFile = (msg: string): never => {
+    throw new Error(`unable to configure the berth daemon with file ${file}: ${msg}`);
+  };
+  if (typeof cfg.defaultUlimits !== 'object' || cfg.defaultUlimits === null || Array.isArray(cfg.defaultUlimits)) badFile('json: cannot unmarshal default-ulimits into map[string]*units.Ulimit');
+  const ulimits: Record<string, Ulimit> = {};
+  for (const [key, u] of Object.entries(cfg.defaultUlimits as Record<string, Partial<Ulimit> | null>)) {
+    const ok = typeof u === 'object' && u !== null && ['string', 'undefined'].includes(typeof u.Name) && Number.isInteger(u.Soft ?? 0) && Number.isInteger(u.Hard ?? 0);
+    if (!ok) badFile(`json: cannot unmarshal default-ulimits.${key} into units.Ulimit {"Name": string, "Hard": int64, "Soft": int64}`);
+    // Missing fields are Go's zero values.
+    ulimits[key] = { Name: u!.Name ?? '', Hard: u!.Hard ?? 0, Soft: u!.Soft ?? 0 };
+  }
+  cfg.defaultUlimits = ulimits;
   const flags: Array<[string, keyof DaemonConfig]> = [
     ['host', 'hosts'],
     ['dataRoot', 'dataRoot'],
@@ -91,10 +117,29 @@ export function parseConfig(argv: string[]): DaemonConfig {
     ['insecureRegistry', 'insecureRegistries'],
     ['registryMirror', 'registryMirrors'],
     ['dns', 'dns'],
+    ['defaultUlimit', 'defaultUlimits'],
   ];
+  // As dockerd: this may not come from both a flag and the file (it checks every option; berth lets a flag win for the older ones).
+  const exclusive: Array<[string, string, (v: unknown) => string]> = [
+    ['defaultUlimit', 'default-ulimits', (v) => `[${Object.values(v as Record<string, Ulimit>).map((u) => `${u.Name}=${u.Soft}:${u.Hard}`).join(' ')}]`],
+  ];
+  const conflicts = exclusive.filter(([flag, key]) => o[flag] !== undefined && key in fromFile).map(([flag, key, show]) => `${key}: (from flag: ${show(o[flag])}, from file: ${goValue(fromFile[key])})`);
+  if (conflicts.length) throw new Error(`unable to configure the berth daemon with file ${file}: the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
   for (const [flag, name] of flags) if (o[flag] !== undefined) (cfg as unknown as Record<string, unknown>)[name] = o[flag];
   for (const ip of cfg.dns) if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new Error(`${ip} is not an ip address`);
   return cfg;
+}
+
+/** A JSON value as Go's %v prints what it decoded: map[k:v ...] with sorted keys, [a b]. */
+function goValue(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
+  if (typeof v === 'object' && v !== null) {
+    return `map[${Object.keys(v)
+      .sort()
+      .map((k) => `${k}:${goValue((v as Record<string, unknown>)[k])}`)
+      .join(' ')}]`;
+  }
+  return String(v);
 }
 
 /** The filesystem path of a unix:// host. */

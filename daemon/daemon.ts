@@ -100,9 +100,16 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     log,
     bus,
     mounts,
+    { ulimits: cfg.defaultUlimits },
   );
   await containers.reconcile();
-  const execs = new ExecManager(cgroups, log, bus, (c, tty) => containers.processEnv(c, tty));
+  const execs = new ExecManager(
+    cgroups,
+    log,
+    bus,
+    (c, tty) => containers.processEnv(c, tty),
+    (c) => containers.rlimits(c),
+  );
   containers.onRemove((id) => execs.forget(id));
   const health = new HealthMonitor({ execs, bus, log, find: (id) => store.byId(id), save: (c) => store.save(c) }, store.all());
 
@@ -137,6 +144,7 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
       networkId: (name) => network.networkId(name),
       cgroupVersion: cgroups.version,
       execIds: execs.idsOf(c.Id),
+      ulimits: containers.ulimits(c),
     }),
     networkId: (name) => network.networkId(name),
     sizes: (c) => ({ rw: dirSize(`${store.dir(c.Id)}/rw/upper`), image: images.get(c.Image)?.size ?? 0 }),

@@ -96,6 +96,7 @@ const lib = ffi.Library('libc.so.6', {
   lgetxattr: ['long', ['string', 'string', 'pointer', 'size_t']],
   capset: ['int', ['pointer', 'pointer']],
   dup2: ['int', ['int', 'int']],
+  prlimit: ['int', ['int', 'int', 'pointer', 'pointer']],
   chroot: ['int', ['string']],
   waitpid: ['int', ['int', 'pointer', 'int']],
   _exit: ['void', ['int']],
@@ -314,6 +315,18 @@ export function setresuid(r: number, e: number, s: number): void {
 
 export function setresgid(r: number, e: number, s: number): void {
   check(Number(syscallInts(SYS_setresgid, r, e, s)), 'setresgid', [r, e, s]);
+}
+
+/**
+ * Sets both limits of one resource for this process (prlimit64 on itself). Values are Docker's
+ * int64s read as the kernel's uint64s, as Go converts them: -1 is RLIM_INFINITY. Raising a hard
+ * limit needs CAP_SYS_RESOURCE (EPERM); a soft limit above the hard one is EINVAL.
+ */
+export function setRlimit(resource: number, soft: number, hard: number): void {
+  const limits = Buffer.alloc(16);
+  limits.writeBigUInt64LE(BigInt.asUintN(64, BigInt(soft)), 0);
+  limits.writeBigUInt64LE(BigInt.asUintN(64, BigInt(hard)), 8);
+  check(lib.prlimit(0, resource, ptr(limits), ref.NULL as ref.Pointer<unknown>), 'prlimit', [resource, soft, hard]);
 }
 
 export function kill(pid: number, signal: number): void {

@@ -8,6 +8,7 @@ import { checkCapabilities } from './capabilities';
 import { validateRestartPolicy } from './restart-policy';
 import { initialState, nowNano, type ContainerConfig, type ContainerRecord, type HostConfig } from './record';
 import { DEFAULT_PATH_ENV } from './process-env';
+import { decodeUlimits } from './ulimits';
 
 export interface ImageDefaults {
   id: string;
@@ -172,6 +173,8 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     Privileged: field<boolean>(hc, 'Privileged', 'boolean', 'HostConfig') ?? false,
     CapAdd: stringList(hc, 'CapAdd', 'HostConfig') ?? null,
     CapDrop: stringList(hc, 'CapDrop', 'HostConfig') ?? null,
+    // Kept as sent: dockerd checks no name nor value at create; runc refuses a bad one at start.
+    Ulimits: decodeUlimits(hc.Ulimits),
   };
   checkCapabilities(hostConfig.CapAdd, hostConfig.CapDrop);
 

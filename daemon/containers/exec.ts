@@ -13,6 +13,7 @@ import { setWindowSize } from '../../native/libc';
 import type { StreamName } from './logs';
 import { replaceOrAppendEnv } from './process-env';
 import type { ContainerRecord } from './record';
+import type { Rlimit } from './ulimits';
 
 export interface ExecConfig {
   AttachStdin: boolean;
@@ -57,6 +58,9 @@ const REFILL_AFTER_EXIT_MS = 15;
 /** The env a process in the container starts from (ContainerManager.processEnv). */
 export type BaseEnv = (c: ContainerRecord, tty: boolean) => string[];
 
+/** The container's rlimits (ContainerManager.rlimits): moby's execs copy the container's process spec, rlimits included. */
+export type ContainerRlimits = (c: ContainerRecord) => Rlimit[];
+
 export class ExecManager {
   private readonly execs = new Map<string, ExecInstance>();
   private readonly pool: SparePool;
@@ -66,6 +70,7 @@ export class ExecManager {
     private readonly log: Logger,
     private readonly bus: EventBus,
     private readonly baseEnv: BaseEnv,
+    private readonly rlimits: ContainerRlimits,
   ) {
     this.pool = new SparePool(log, 'exec', () => spawnExecInit(DEFAULT_CAPABILITIES));
     // A running container is what execs need: have an init ready before the first one.
@@ -139,6 +144,7 @@ export class ExecManager {
           cwd: cfg.WorkingDir || c.Config.WorkingDir || '/',
           user: cfg.User || c.Config.User,
           capabilities,
+          rlimits: this.rlimits(c),
           cgroupJoin: this.cgroups.joinFiles(c.Id),
           tty: cfg.Tty,
         },

@@ -15,6 +15,8 @@ export interface InspectContext {
   networkId(name: string): string;
   cgroupVersion: 1 | 2;
   execIds: string[];
+  /** HostConfig.Ulimits with the daemon's defaults merged in, as dockerd's inspect shows them. */
+  ulimits: unknown[] | null;
 }
 
 function hostConfigDefaults(cgroupVersion: 1 | 2): Record<string, unknown> {
@@ -86,9 +88,10 @@ function hostConfigDefaults(cgroupVersion: 1 | 2): Record<string, unknown> {
 }
 
 /** Docker's defaults in Docker's order, overlaid with what the client sent (unknown keys last). */
-function hostConfig(c: ContainerRecord, cgroupVersion: 1 | 2): Record<string, unknown> {
-  const out = hostConfigDefaults(cgroupVersion);
+function hostConfig(c: ContainerRecord, ctx: InspectContext): Record<string, unknown> {
+  const out = hostConfigDefaults(ctx.cgroupVersion);
   for (const [k, v] of Object.entries(c.HostConfig)) if (v !== undefined && (v !== null || !(k in out))) out[k] = v;
+  out.Ulimits = ctx.ulimits;
   if (c.HostConfig.Memory > 0 && !c.HostConfig.MemorySwap) out.MemorySwap = c.HostConfig.Memory * 2;
   // As dockerd stores them: no limit is null, -1 swappiness is unset, OomKillDisable a plain bool.
   if (typeof out.PidsLimit === 'number' && out.PidsLimit <= 0) out.PidsLimit = null;
@@ -172,7 +175,7 @@ export function inspectContainer(c: ContainerRecord, ctx: InspectContext): Recor
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: ctx.execIds.length ? ctx.execIds : null,
-    HostConfig: hostConfig(c, ctx.cgroupVersion),
+    HostConfig: hostConfig(c, ctx),
     GraphDriver: {
       Data: {
         LowerDir: [...ctx.layerDirs].reverse().join(':'),

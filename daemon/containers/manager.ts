@@ -28,6 +28,7 @@ import { nowNano, ZERO_TIME, type ContainerRecord, type HostConfig } from './rec
 import { mergeUpdate, type UpdateRequest } from './update';
 import { policyWantsRestart, RestartBackoff } from './restart-policy';
 import type { ContainerStore } from './store';
+import { mergeUlimits, toRlimits, type Rlimit, type Ulimit } from './ulimits';
 
 export interface ImageSource {
   layerDirs(imageId: string): string[];
@@ -94,6 +95,7 @@ export class ContainerManager {
     private readonly log: Logger,
     private readonly bus: EventBus,
     private readonly mounts: MountHooks,
+    private readonly defaults: { ulimits: Record<string, Ulimit> },
   ) {
     this.events.setMaxListeners(0);
     this.spares = new SparePool(log, 'container', () => spawnContainerInit(true));
@@ -213,6 +215,20 @@ export class ContainerManager {
     return containerEnv(c.Config, tty, linked);
   }
 
+  /** The container's ulimits under the daemon's defaults, as moby merges them: what inspect shows (null for none). */
+  ulimits(c: ContainerRecord): Ulimit[] | null {
+    return mergeUlimits(c.HostConfig.Ulimits as Ulimit[] | null | undefined, this.defaults.ulimits);
+  }
+
+  /** The rlimits its processes start with (its own and every exec's, as moby copies the process spec); runc's refusal of an unknown name. */
+  rlimits(c: ContainerRecord): Rlimit[] {
+    try {
+      return toRlimits(this.ulimits(c));
+    } catch (e) {
+      throw new StartError(`failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: ${(e as Error).message}: unknown`);
+    }
+  }
+
   /** One start at a time per container; remove and stop wait for a start in flight. */
   start(c: ContainerRecord): Promise<void> {
     if (c.State.Running || this.starting.has(c.Id)) return Promise.reject(new ApiError(304, ''));
@@ -247,6 +263,7 @@ export class ContainerManager {
       const refused = sysctlRefusal(key, { hostNetwork: hc.NetworkMode === 'host', hostIpc: hc.IpcMode === 'host' });
       if (refused) throw new StartError(`failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: ${refused}: unknown`);
     }
+    const rlimits = this.rlimits(c);
     const cgroupJoin = await this.cgroups.create(c.Id, cgroupLimits(hc));
     let sandbox = null;
     let prepared = false;
@@ -285,7 +302,7 @@ export class ContainerManager {
           shmSize: typeof hc.ShmSize === 'number' && hc.ShmSize > 0 ? hc.ShmSize : undefined,
           sysctls,
           stdin: c.Config.OpenStdin,
-          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: containerCapabilities(hc), cgroupJoin, tty: c.Config.Tty },
+          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: containerCapabilities(hc), rlimits, cgroupJoin, tty: c.Config.Tty },
         });
       const size = hc.ConsoleSize as [number, number] | undefined;
       if (spawned.console !== null && size && size[0] > 0 && size[1] > 0) libc.setWindowSize(spawned.console, size[0], size[1]);

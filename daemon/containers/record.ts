@@ -4,6 +4,7 @@ import type { HealthConfig, HealthState } from '../health/config';
 import type { EndpointConfig, Sandbox } from '../network/manager';
 import type { MountPoint } from '../volumes/spec';
 import type { RestartPolicy } from './restart-policy';
+import type { Ulimit } from './ulimits';
 
 export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -70,6 +71,8 @@ export interface HostConfig {
   /** cgroup cpuset lists ("0-1,3"); '' or absent = all the host's. */
   CpusetCpus?: string;
   CpusetMems?: string;
+  /** --ulimit, as sent (null: none of its own). */
+  Ulimits?: Ulimit[] | null;
   [key: string]: unknown;
 }
 

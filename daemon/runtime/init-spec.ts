@@ -26,6 +26,8 @@ export interface ProcessSpec {
   capabilities: number[];
   /** The cgroup's join files (CgroupDriver.joinFiles): the init writes "0" to each just before the command starts. */
   cgroupJoin: string[];
+  /** setrlimit resources (--ulimit and the daemon's defaults, resolved to numbers by the daemon), set before the capabilities are dropped. */
+  rlimits: Array<{ type: number; soft: number; hard: number }>;
   /** Give the process a terminal from the container's own devpts; the daemon takes its master end. */
   tty: boolean;
 }

@@ -140,6 +140,8 @@ function startContainer(spec: ContainerSpec): void {
   // Docker creates the working directory of a new container.
   ensureDir(spec.process.cwd || '/');
   if (spec.readonlyRootfs) libc.mount(null, '/', null, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY, null);
+  // Before becomeUser sets the rlimits: a low nofile limit would refuse the open.
+  if (!spec.process.tty && !spec.stdin) devNullOnto([0]);
   const { path, env, tty } = becomeUser(spec.process, cgroupFds, true);
   if (tty) {
     // A session of its own with the terminal as its controlling tty, on fds 0-2.
@@ -147,8 +149,6 @@ function startContainer(spec: ContainerSpec): void {
     libc.ioctl(tty.fd, libc.TIOCSCTTY, 0);
     for (const fd of [0, 1, 2]) libc.dup2(tty.fd, fd);
     if (tty.fd > 2) fs.closeSync(tty.fd);
-  } else if (!spec.stdin) {
-    devNullOnto([0]);
   }
   for (const fd of [0, 1, 2]) libc.makeInheritable(fd);
   try {
@@ -185,6 +185,9 @@ function joinContainer(spec: ExecSpec): void {
     fs.closeSync(fd);
   }
   process.chdir('/');
+  // Opened before becomeUser sets the rlimits (a low nofile limit would refuse it): the init's
+  // stdio once the command runs. posix_spawn's opens below need no free slot: each closes its fd first.
+  const nul = fs.openSync('/dev/null', 'r+');
   const { path, env, tty } = becomeUser(spec.process, cgroupFds, false);
   // The terminal is opened anew by the child, after setsid, so that it becomes its controlling tty.
   const actions: libc.SpawnFileAction[] = tty
@@ -201,7 +204,8 @@ function joinContainer(spec: ExecSpec): void {
   }
   if (tty) fs.closeSync(tty.fd);
   // The exec's output ends when its command's does: the init lets go of the pipes.
-  devNullOnto([0, 1, 2]);
+  for (const fd of [0, 1, 2]) libc.dup2(nul, fd);
+  fs.closeSync(nul);
   send({ pid });
   const code = libc.waitExitCode(pid);
   send({ exit: code });
@@ -245,6 +249,8 @@ function becomeUser(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean): 
   }
   if (newCgroupNs) libc.unshare(libc.CLONE_NEWCGROUP);
 
+  // While the init still holds its capabilities (raising a hard limit needs CAP_SYS_RESOURCE), as runc sets them on its init.
+  for (const r of p.rlimits) setRlimit(r);
   dropCapabilities(p.capabilities);
   libc.setgroups(user.groups);
   libc.setresgid(user.gid, user.gid, user.gid);
@@ -253,6 +259,18 @@ function becomeUser(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean): 
   // Containers die with the daemon (set after the uid change, which clears it).
   libc.prctl(libc.PR_SET_PDEATHSIG, 9);
   return { path, env, tty };
+}
+
+/** Go's texts for the errno values prlimit gives, as runc's message carries them. */
+const ERRNO_TEXT: Record<string, string> = { EPERM: 'operation not permitted', EINVAL: 'invalid argument' };
+
+function setRlimit(r: ProcessSpec['rlimits'][number]): void {
+  try {
+    libc.setRlimit(r.type, r.soft, r.hard);
+  } catch (e) {
+    const code = (e as libc.SyscallError).code;
+    throw new StartError(`error during container init: error setting rlimits for ready process: error setting rlimit type ${r.type}: ${ERRNO_TEXT[code] ?? code}`, 128);
+  }
 }
 
 /** The mount holding `path` made private: EINVAL means `path` is no mount point, so its parent is tried. */

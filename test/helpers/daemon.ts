@@ -72,7 +72,14 @@ function newDirs(): DaemonDirs {
 }
 
 /** Starts a daemon on fresh private dirs, or again on those of a stopped one (`keep` in its stop). */
-export async function startDaemon(dirs?: DaemonDirs, opts: { config?: Record<string, unknown> } = {}): Promise<TestDaemon> {
+export interface DaemonOptions {
+  /** daemon.json's settings. */
+  config?: Record<string, unknown>;
+  /** More berthd flags. */
+  args?: string[];
+}
+
+export async function startDaemon(dirs?: DaemonDirs, opts: DaemonOptions = {}): Promise<TestDaemon> {
   if (dirs) return launch(dirs, opts);
   // The random subnet may be another test daemon's (files run in parallel, other checkouts too): berthd refuses it, draw again.
   for (let attempt = 1; ; attempt++) {
@@ -86,7 +93,7 @@ export async function startDaemon(dirs?: DaemonDirs, opts: { config?: Record<str
   }
 }
 
-async function launch(dirs: DaemonDirs, opts: { config?: Record<string, unknown> }): Promise<TestDaemon> {
+async function launch(dirs: DaemonDirs, opts: DaemonOptions): Promise<TestDaemon> {
   const d = dirs;
   const base = d.base;
   // A config file of its own (empty unless the test gives settings) keeps a host's /etc/berth/daemon.json out of the test.
@@ -121,6 +128,7 @@ async function launch(dirs: DaemonDirs, opts: { config?: Record<string, unknown>
       configFile,
       '--log-level',
       'debug',
+      ...(opts.args ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -220,8 +228,8 @@ export function leftovers(d: Pick<TestDaemon, 'dataRoot' | 'execRoot' | 'bridge'
 }
 
 /** A private daemon with the test busybox image (test/helpers/busybox-image.ts) loaded as `repoTag`. */
-export async function startDaemonWithImage(repoTag: string): Promise<TestDaemon> {
-  const d = await startDaemon();
+export async function startDaemonWithImage(repoTag: string, opts: DaemonOptions = {}): Promise<TestDaemon> {
+  const d = await startDaemon(undefined, opts);
   const tar = join(d.dataRoot, '..', 'busybox.tar');
   await makeBusyboxArchive(tar, { repoTag });
   const load = d.docker(['load', '-i', tar]);
