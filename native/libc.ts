@@ -70,6 +70,13 @@ const SYS_setresgid = 119;
 const SYS_setgroups = 116;
 const SYS_pidfd_open = 434;
 const SYS_pidfd_getfd = 438;
+const SYS_bpf = 321;
+const BPF_PROG_LOAD = 5;
+const BPF_PROG_ATTACH = 8;
+export const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+export const BPF_CGROUP_DEVICE = 6;
+/** More programs may be attached to the cgroup and its descendants; all of them must allow. */
+export const BPF_F_ALLOW_MULTI = 2;
 
 // Terminal ioctls (asm-generic/ioctls.h).
 export const TIOCSCTTY = 0x540e;
@@ -371,6 +378,61 @@ export function capset(caps: number[]): void {
     data.writeUInt32LE(words[i] >>> 0, i * 12 + 4);
   }
   check(lib.capset(header as ref.Pointer<unknown>, data as ref.Pointer<unknown>), 'capset', [caps]);
+}
+
+/** bpf(2), declared on first use: only the daemon loads programs, not the inits that load this module. */
+let syscallBpf: ReturnType<typeof bpfFunction> | undefined;
+const bpfFunction = () => ffi.ForeignFunction(libc.get('syscall'), 'long', ['long', 'long', 'pointer', 'long']);
+
+function bpf(cmd: number, attr: Buffer, op: string, args: unknown[]): number {
+  syscallBpf ??= bpfFunction();
+  return check(Number(syscallBpf(SYS_bpf, cmd, ptr(attr), attr.length)), op, args);
+}
+
+/**
+ * BPF_PROG_LOAD: loads `insns` (8 bytes an instruction) as a program of `progType`; returns its fd.
+ * A refused program is loaded again with the verifier's log, which the error then carries.
+ */
+export function bpfProgLoad(progType: number, insns: Buffer, license: string): number {
+  const lic = Buffer.from(`${license}\0`);
+  const load = (log: Buffer | null): number => {
+    // union bpf_attr, BPF_PROG_LOAD: prog_type, insn_cnt, insns, license, log_level, log_size, log_buf.
+    const attr = Buffer.alloc(128);
+    attr.writeUInt32LE(progType, 0);
+    attr.writeUInt32LE(insns.length / 8, 4);
+    attr.writeBigUInt64LE(BigInt(ref.address(insns)), 8);
+    attr.writeBigUInt64LE(BigInt(ref.address(lic)), 16);
+    if (log) {
+      attr.writeUInt32LE(1, 24);
+      attr.writeUInt32LE(log.length, 28);
+      attr.writeBigUInt64LE(BigInt(ref.address(log)), 32);
+    }
+    return bpf(BPF_PROG_LOAD, attr, 'bpf(BPF_PROG_LOAD)', [insns.length / 8]);
+  };
+  try {
+    return load(null);
+  } catch (e) {
+    if (!(e instanceof SyscallError) || (e.code !== 'EACCES' && e.code !== 'EINVAL')) throw e;
+    const log = Buffer.alloc(64 * 1024);
+    try {
+      return load(log);
+    } catch (again) {
+      const text = log.toString('utf8', 0, Math.max(0, log.indexOf(0))).trim();
+      if (text && again instanceof SyscallError) again.message += `: ${text}`;
+      throw again;
+    }
+  }
+}
+
+/** BPF_PROG_ATTACH: attaches the program to the cgroup open as `targetFd`. */
+export function bpfProgAttach(targetFd: number, progFd: number, attachType: number, flags: number): void {
+  // union bpf_attr, BPF_PROG_ATTACH: target_fd, attach_bpf_fd, attach_type, attach_flags.
+  const attr = Buffer.alloc(128);
+  attr.writeUInt32LE(targetFd, 0);
+  attr.writeUInt32LE(progFd, 4);
+  attr.writeUInt32LE(attachType, 8);
+  attr.writeUInt32LE(flags, 12);
+  bpf(BPF_PROG_ATTACH, attr, 'bpf(BPF_PROG_ATTACH)', [targetFd, progFd, attachType, flags]);
 }
 
 function hex(n: number): string {

@@ -1,5 +1,6 @@
 // One interface over cgroup v1 and v2, chosen at start-up from what the host mounts.
 import { existsSync } from 'fs';
+import type { DeviceRule } from './devices';
 import type { CpusetInfo, Limits } from './limits';
 import type { CgroupStats } from './stats';
 import { CgroupV1 } from './v1';
@@ -7,9 +8,12 @@ import { CgroupV2 } from './v2';
 
 export interface CgroupDriver {
   readonly version: 1 | 2;
-  /** Creates the container's cgroup with its limits; returns its join files (see joinFiles). */
-  create(id: string, limits: Limits): Promise<string[]>;
-  /** Writes new limits into a running container's cgroup (docker update); memory first, so a refused limit changes nothing. */
+  /**
+   * Creates the container's cgroup with its limits and device rules (in order, as runc applies
+   * them), before any process joins it; returns its join files (see joinFiles).
+   */
+  create(id: string, limits: Limits, devices: readonly DeviceRule[]): Promise<string[]>;
+  /** Writes new limits into a running container's cgroup (docker update), leaving its device rules; memory first, so a refused limit changes nothing. */
   update(id: string, limits: Limits): Promise<void>;
   /** Whether containers can get a block I/O weight (the kernel's I/O scheduler offers the file). */
   supportsBlkioWeight(): boolean;

@@ -3,10 +3,11 @@ import { existsSync, readFileSync } from 'fs';
 import { mkdir, readFile, rmdir, writeFile } from 'fs/promises';
 import type { CgroupDriver } from './driver';
 import { moveTo, ownCgroupFile } from './own';
+import { resolveRules, v1DeviceWrites, type DeviceRule } from './devices';
 import { cpuQuota, type CpusetInfo, type Limits } from './limits';
 import { blkioV1, keyValues, single, type CgroupStats } from './stats';
 
-const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'blkio', 'cpuset'] as const;
+const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'blkio', 'cpuset', 'devices'] as const;
 const CPUSET_LISTS = ['cpuset.cpus', 'cpuset.mems'];
 
 export class CgroupV1 implements CgroupDriver {
@@ -20,10 +21,11 @@ export class CgroupV1 implements CgroupDriver {
     return `${this.mount}/${controller}/${this.parent}/${id}`;
   }
 
-  async create(id: string, limits: Limits): Promise<string[]> {
+  async create(id: string, limits: Limits, devices: readonly DeviceRule[]): Promise<string[]> {
     await Promise.all(CONTROLLERS.map((c) => mkdir(this.dir(c, id), { recursive: true })));
     try {
       await this.fillCpuset(id);
+      for (const [file, value] of v1DeviceWrites(resolveRules(devices))) await writeFile(`${this.dir('devices', id)}/${file}`, value);
       for (const [c, file, value] of this.writes(id, limits, false)) await writeFile(`${this.dir(c, id)}/${file}`, value);
     } catch (e) {
       await this.remove(id);

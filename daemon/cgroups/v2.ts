@@ -1,6 +1,9 @@
 // cgroup v2: one tree; controllers are enabled for the parent's children, the container's cgroup at <parent>/<id>.
-import { existsSync, readFileSync } from 'fs';
+import { closeSync, constants, existsSync, openSync, readFileSync } from 'fs';
 import { mkdir, readFile, writeFile } from 'fs/promises';
+import * as libc from '../../native/libc';
+import { deviceFilterProgram } from './device-filter';
+import { resolveRules, type DeviceRule } from './devices';
 import type { CgroupDriver } from './driver';
 import { moveTo, ownCgroupFile } from './own';
 import { cpuQuota, sharesToWeight, swapMax, type CpusetInfo, type Limits } from './limits';
@@ -39,11 +42,12 @@ export class CgroupV2 implements CgroupDriver {
     return this.ready;
   }
 
-  async create(id: string, limits: Limits): Promise<string[]> {
+  async create(id: string, limits: Limits, devices: readonly DeviceRule[]): Promise<string[]> {
     await this.setup();
     const dir = this.dir(id);
     await mkdir(dir, { recursive: true });
     try {
+      attachDeviceFilter(dir, devices);
       for (const [file, value] of this.writes(id, limits, false)) await writeFile(`${dir}/${file}`, value);
     } catch (e) {
       await this.remove(id);
@@ -157,5 +161,23 @@ export class CgroupV2 implements CgroupDriver {
       pids: { current: single(pidsCur) ?? 0, limit: single(pidsMax) },
       io: ioStatV2(io),
     };
+  }
+}
+
+/**
+ * Loads the device rules as an eBPF program and attaches it to the cgroup, as runc does on v2. Our
+ * descriptors go at once: the attachment holds the program, and the kernel frees it with the cgroup.
+ */
+function attachDeviceFilter(dir: string, devices: readonly DeviceRule[]): void {
+  const prog = libc.bpfProgLoad(libc.BPF_PROG_TYPE_CGROUP_DEVICE, deviceFilterProgram(resolveRules(devices)), 'Apache');
+  try {
+    const cg = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      libc.bpfProgAttach(cg, prog, libc.BPF_CGROUP_DEVICE, libc.BPF_F_ALLOW_MULTI);
+    } finally {
+      closeSync(cg);
+    }
+  } finally {
+    closeSync(prog);
   }
 }

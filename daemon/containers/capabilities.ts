@@ -38,11 +38,13 @@ export function checkCapabilities(capAdd: readonly string[] | null | undefined, 
 }
 
 /**
- * The set a container gets, as moby's TweakCapabilities makes it: ALL in CapAdd is every
+ * The set a container gets, as moby's TweakCapabilities makes it: --privileged is every one the
+ * daemon holds, whatever CapAdd and CapDrop say; ALL in CapAdd is every
  * capability but the dropped ones, ALL in CapDrop leaves only the added ones, otherwise the
  * defaults minus the dropped plus the added. Only what the daemon holds can be handed on.
  */
-export function containerCapabilities(hc: { CapAdd?: string[] | null; CapDrop?: string[] | null }): number[] {
+export function containerCapabilities(hc: { Privileged?: boolean; CapAdd?: string[] | null; CapDrop?: string[] | null }): number[] {
+  if (hc.Privileged) return privilegedCapabilities();
   const list = (v: string[] | null | undefined): string[] => {
     const r = normalize(v ?? []);
     return 'names' in r ? r.names : [];

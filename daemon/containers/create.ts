@@ -5,6 +5,7 @@ import { badRequest } from '../server/errors';
 import { parseNetworkMode, type EndpointConfig } from '../network/manager';
 import { newId } from '../util/ids';
 import { checkCapabilities } from './capabilities';
+import { checkDeviceMappings } from './devices';
 import { validateRestartPolicy } from './restart-policy';
 import { initialState, nowNano, type ContainerConfig, type ContainerRecord, type HostConfig } from './record';
 import { DEFAULT_PATH_ENV } from './process-env';
@@ -175,8 +176,11 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     CapDrop: stringList(hc, 'CapDrop', 'HostConfig') ?? null,
     // Kept as sent: dockerd checks no name nor value at create; runc refuses a bad one at start.
     Ulimits: decodeUlimits(hc.Ulimits),
+    Devices: field<unknown[]>(hc, 'Devices', 'array', 'HostConfig') ?? [],
+    DeviceCgroupRules: stringList(hc, 'DeviceCgroupRules', 'HostConfig') ?? null,
   };
   checkCapabilities(hostConfig.CapAdd, hostConfig.CapDrop);
+  checkDeviceMappings(hostConfig.Devices as unknown[]);
 
   return {
     Id: id,

@@ -99,6 +99,8 @@ function hostConfig(c: ContainerRecord, ctx: InspectContext): Record<string, unk
   if (out.OomKillDisable === null) out.OomKillDisable = false;
   for (const [key, fallback] of [['Runtime', 'runc'], ['IpcMode', 'private']] as const) if (!out[key]) out[key] = fallback;
   if (!out.ShmSize) out.ShmSize = 67108864;
+  // dockerd fills in the default masked and read-only paths only for a container that is not privileged.
+  if (c.HostConfig.Privileged) for (const key of ['MaskedPaths', 'ReadonlyPaths']) out[key] = c.HostConfig[key] ?? null;
   // The CLI sends an empty log driver; the daemon's default fills it in.
   const logConfig = out.LogConfig as { Type?: string; Config?: object } | undefined;
   if (!logConfig?.Type) out.LogConfig = { Type: 'json-file', Config: logConfig?.Config ?? {} };

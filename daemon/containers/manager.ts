@@ -15,6 +15,7 @@ import { SparePool } from '../runtime/spare-pool';
 import { spawnContainerInit, startInit, StartFailure, type Spawned } from '../runtime/spawn';
 import { MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
 import { containerCapabilities } from './capabilities';
+import { containerDevices } from './devices';
 import { sysctlRefusal } from './sysctls';
 import { etcFiles } from '../runtime/etc-files';
 import { etcContext, joinedSandbox, linkedEnv, prepareNetworking } from './networking';
@@ -264,7 +265,9 @@ export class ContainerManager {
       if (refused) throw new StartError(`failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: ${refused}: unknown`);
     }
     const rlimits = this.rlimits(c);
-    const cgroupJoin = await this.cgroups.create(c.Id, cgroupLimits(hc));
+    // Before the cgroup: a device the host lacks fails the start with nothing made.
+    const devices = containerDevices(hc, this.log, c.Id);
+    const cgroupJoin = await this.cgroups.create(c.Id, cgroupLimits(hc), devices.rules);
     let sandbox = null;
     let prepared = false;
     try {
@@ -296,8 +299,11 @@ export class ContainerManager {
             })),
             ...userMounts,
           ],
-          maskedPaths: MASKED_PATHS,
-          readonlyPaths: READONLY_PATHS,
+          // --privileged: nothing masked or read-only, /sys writable, the host's devices (dockerd's WithMounts, WithDevices).
+          maskedPaths: hc.Privileged ? [] : MASKED_PATHS,
+          readonlyPaths: hc.Privileged ? [] : READONLY_PATHS,
+          devices: devices.nodes,
+          sysWritable: hc.Privileged,
           readonlyRootfs: hc.ReadonlyRootfs === true,
           shmSize: typeof hc.ShmSize === 'number' && hc.ShmSize > 0 ? hc.ShmSize : undefined,
           sysctls,

@@ -16,6 +16,20 @@ export interface InitMount {
   copyUp?: boolean;
 }
 
+/** A device node the init creates in the container (--device, or the host's for --privileged). */
+export interface DeviceNode {
+  /** Absolute path inside the container. */
+  path: string;
+  /** Character, block, or FIFO. */
+  type: 'c' | 'b' | 'p';
+  major: number;
+  minor: number;
+  /** Permission bits (with setuid/setgid/sticky), as on the host. */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
 export interface ProcessSpec {
   args: string[];
   env: string[];
@@ -44,6 +58,10 @@ export interface ContainerSpec {
   mounts: InitMount[];
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** Created once every mount is made, over whatever is at the path. */
+  devices: DeviceNode[];
+  /** --privileged: /sys is mounted read-write. */
+  sysWritable?: boolean;
   /** --read-only: the root filesystem is remounted read-only once everything is mounted. */
   readonlyRootfs?: boolean;
   /** Bytes of /dev/shm (--shm-size); 64 MiB when absent. */

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as libc from '../../native/libc';
 import { resolveInRoot } from '../util/resolve-in-root';
 import { copyTree, copyUp } from './copy-up';
-import type { ContainerSpec, ExecSpec, InitMessage, InitMount, InitSpec, ProcessSpec } from './init-spec';
+import type { ContainerSpec, DeviceNode, ExecSpec, InitMessage, InitMount, InitSpec, ProcessSpec } from './init-spec';
 
 const SPEC_FD = 3;
 const STATUS_FD = 4;
@@ -117,9 +117,10 @@ function startContainer(spec: ContainerSpec): void {
   if (shares) makeParentPrivate(root);
 
   mountRootfs(spec);
-  mountSpecial(root, spec.shmSize);
+  mountSpecial(root, spec.shmSize, spec.sysWritable === true);
   for (const [key, value] of Object.entries(spec.sysctls ?? {})) writeSysctl(root, key, value);
   for (const m of spec.mounts) mountInto(root, m);
+  for (const d of spec.devices) makeDevice(root, d);
   for (const p of spec.maskedPaths) maskPath(root, p);
   for (const p of spec.readonlyPaths) readonlyPath(root, p);
 
@@ -300,7 +301,7 @@ function mountRootfs(spec: ContainerSpec): void {
 
 const NOSUID_NOEXEC_NODEV = libc.MS_NOSUID | libc.MS_NOEXEC | libc.MS_NODEV;
 
-function mountSpecial(root: string, shmSize = 64 * 1024 * 1024): void {
+function mountSpecial(root: string, shmSize = 64 * 1024 * 1024, sysWritable = false): void {
   mountAt(root, '/proc', 'proc', 'proc', NOSUID_NOEXEC_NODEV, null);
   mountAt(root, '/dev', 'tmpfs', 'tmpfs', libc.MS_NOSUID, 'mode=755,size=65536k');
   const dev = root + '/dev';
@@ -328,7 +329,29 @@ function mountSpecial(root: string, shmSize = 64 * 1024 * 1024): void {
   mountAt(root, '/dev/pts', 'devpts', 'devpts', libc.MS_NOSUID | libc.MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5');
   mountAt(root, '/dev/shm', 'shm', 'tmpfs', NOSUID_NOEXEC_NODEV, `mode=1777,size=${Math.floor(shmSize / 1024)}k`);
   mountAt(root, '/dev/mqueue', 'mqueue', 'mqueue', NOSUID_NOEXEC_NODEV, null);
-  mountAt(root, '/sys', 'sysfs', 'sysfs', NOSUID_NOEXEC_NODEV | libc.MS_RDONLY, null);
+  mountAt(root, '/sys', 'sysfs', 'sysfs', NOSUID_NOEXEC_NODEV | (sysWritable ? 0 : libc.MS_RDONLY), null);
+}
+
+const NODE_TYPE = { c: libc.S_IFCHR, b: libc.S_IFBLK, p: libc.S_IFIFO } as const;
+
+/**
+ * A device node as runc creates one: over whatever the path holds (a spec device wins over the
+ * defaults), with the host node's mode and owner. /dev/ptmx stays the link to the container's
+ * own devpts, as runc makes it after the devices.
+ */
+function makeDevice(root: string, d: DeviceNode): void {
+  if (d.path === '/dev/ptmx') return;
+  const slash = d.path.lastIndexOf('/');
+  const parent = resolveInRoot(root, d.path.slice(0, slash) || '/');
+  fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+  const path = `${parent}/${d.path.slice(slash + 1)}`;
+  const st = fs.lstatSync(path, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new StartError(`mknod ${d.path}: file exists`, 1);
+  if (st) fs.unlinkSync(path);
+  libc.mknod(path, NODE_TYPE[d.type] | d.mode, libc.makedev(d.major, d.minor));
+  fs.chownSync(path, d.uid, d.gid);
+  // The umask cut the mode mknod was given.
+  fs.chmodSync(path, d.mode);
 }
 
 /** Through the container's own /proc, so the key lands in its network and IPC namespaces. */

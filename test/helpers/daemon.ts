@@ -220,7 +220,7 @@ export function leftovers(d: Pick<TestDaemon, 'dataRoot' | 'execRoot' | 'bridge'
   // Every rule of a daemon is in chains named after its default bridge, or jumps to them.
   const rules = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout ?? '';
   for (const line of rules.split('\n')) if (line.includes(`BERTH-${d.bridge}`)) found.push(`iptables ${line}`);
-  for (const ctrl of ['', 'memory', 'cpu', 'pids', 'cpuacct', 'freezer', 'blkio', 'cpuset', 'unified']) {
+  for (const ctrl of ['', 'memory', 'cpu', 'pids', 'cpuacct', 'freezer', 'blkio', 'cpuset', 'devices', 'unified']) {
     const dir = join('/sys/fs/cgroup', ctrl, d.cgroupParent);
     if (existsSync(dir)) found.push(`cgroup ${dir}`);
   }
