@@ -5,6 +5,7 @@ import { readFileSync } from 'fs';
 import { parseGoDurationStrict } from './format/time';
 import {
   kvToMap,
+  parseDevice,
   parseExpose,
   parseIntFlag,
   parseKeyValueFile,
@@ -64,6 +65,8 @@ export interface ContainerFlags {
   readOnly?: boolean;
   capAdd?: string[];
   capDrop?: string[];
+  device?: string[];
+  deviceCgroupRule?: string[];
   addHost?: string[];
   dns?: string[];
   dnsSearch?: string[];
@@ -288,8 +291,8 @@ export function buildContainerConfig(
     CpuRealtimeRuntime: 0,
     CpusetCpus: f.cpusetCpus ?? '',
     CpusetMems: f.cpusetMems ?? '',
-    Devices: [],
-    DeviceCgroupRules: null,
+    Devices: (f.device ?? []).map(parseDevice),
+    DeviceCgroupRules: f.deviceCgroupRule?.length ? f.deviceCgroupRule : null,
     DeviceRequests: null,
     MemoryReservation: mem(f.memoryReservation, '--memory-reservation'),
     MemorySwap: mem(f.memorySwap, '--memory-swap'),

@@ -19,7 +19,7 @@ import { networkConnectCommand, networkCreateCommand, networkDisconnectCommand, 
 import { systemDfCommand, systemPruneCommand, volumeCreateCommand, volumeLsCommand, volumePruneCommand, volumeRmCommand } from './commands/volumes';
 import { ramInBytes } from './format/size';
 import { parseGoDurationStrict } from './format/time';
-import { parseMount, parseNanoCPUs, validateAttach, validateEnv, validateExtraHost, validateIPAddress, validateLabel, validateLink } from './opts';
+import { parseMount, parseNanoCPUs, validateAttach, validateDevice, validateDeviceCgroupRule, validateEnv, validateExtraHost, validateIPAddress, validateLabel, validateLink } from './opts';
 
 // ---------------------------------------------------------------------------------------------
 // The command table
@@ -74,6 +74,8 @@ const containerFlags: OptSpec[] = [
   o('--cpus', 'decimal', 'Number of CPUs'),
   o('--cpuset-cpus', 'string', 'CPUs in which to allow execution (0-3, 0,1)'),
   o('--cpuset-mems', 'string', 'MEMs in which to allow execution (0-3, 0,1)'),
+  o('--device', 'list', 'Add a host device to the container', { validate: validateDevice }),
+  o('--device-cgroup-rule', 'list', 'Add a rule to the cgroup allowed devices list', { validate: validateDeviceCgroupRule }),
   o('--dns', 'list', 'Set custom DNS servers', { validate: validateIPAddress }),
   o('--dns-option', 'list', 'Set DNS options'),
   o('--dns-opt', 'list', 'Set DNS options', { hidden: true }),

@@ -54,6 +54,46 @@ export function validateLink(val: string): string {
   return val;
 }
 
+/** docker-cli's validDeviceMode: each of r, w, m at most once. */
+function validDeviceMode(mode: string): boolean {
+  return mode !== '' && [...mode].every((c, i) => 'rwm'.includes(c) && mode.indexOf(c) === i);
+}
+
+/** docker-cli's --device check (validateLinuxPath with validDeviceMode): HOST[:CONTAINER][:MODE], absolute paths. */
+export function validateDevice(val: string): string {
+  const parts = val.split(':');
+  if (parts.length > 3 || parts[0] === '') throw new Error(`bad format for path: ${val}`);
+  let containerPath = parts[0];
+  if (parts.length === 2 && !validDeviceMode(parts[1])) containerPath = parts[1];
+  if (parts.length === 3) {
+    containerPath = parts[1];
+    if (!validDeviceMode(parts[2])) throw new Error(`bad mode specified: ${parts[2]}`);
+  }
+  if (!containerPath.startsWith('/')) throw new Error(`${containerPath} is not an absolute path`);
+  return val;
+}
+
+/** docker-cli's parseLinuxDevice: a second part that is a mode is the mode, else the container path. */
+export function parseDevice(val: string): { PathOnHost: string; PathInContainer: string; CgroupPermissions: string } {
+  const [src, second, third] = val.split(':');
+  let dst = '';
+  let perms = 'rwm';
+  if (third !== undefined) {
+    dst = second;
+    perms = third;
+  } else if (second !== undefined) {
+    if (validDeviceMode(second)) perms = second;
+    else dst = second;
+  }
+  return { PathOnHost: src, PathInContainer: dst || src, CgroupPermissions: perms };
+}
+
+/** docker-cli's --device-cgroup-rule check: moby's regular expression. */
+export function validateDeviceCgroupRule(val: string): string {
+  if (!/^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/.test(val)) throw new Error(`invalid device cgroup format '${val}'`);
+  return val;
+}
+
 /** Builds the `filters` query value from repeated -f/--filter flags; undefined when none. */
 export function parseFilters(args: string[]): string | undefined {
   let f: Record<string, Record<string, boolean>> = {};

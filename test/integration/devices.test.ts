@@ -67,6 +67,11 @@ describe.skipIf(!hasDocker)('devices (device cgroup, --device, --device-cgroup-r
     expect(r.stderr).toBe('');
     const node = hostNode('/dev/loop-control');
     expect(r.stdout).toBe(`${node}\n${node}\nopened\n`);
+    // berth's own CLI sends the same mapping and rule.
+    const own = d.berth(['run', '--rm', '--device', '/dev/loop-control:/dev/lc:r', '--device-cgroup-rule', 'c 42:* r', IMG, 'sh', '-c', "stat -c '%t:%T %a %u:%g' /dev/lc; true < /dev/lc && echo read; true > /dev/lc; mknod /tmp/d42 c 42 0; true < /tmp/d42"]);
+    expect(own.stdout).toBe(`${node}\nread\n`);
+    expect(own.stderr).toContain(`/dev/lc: ${EPERM}`);
+    expect(own.stderr).toContain(`/tmp/d42: ${ENXIO}`);
     // A directory maps every device below it.
     const dir = sh(['--device', '/dev/net:/dev/hostnet'], "stat -c '%t:%T' /dev/hostnet/tun && exec 3<>/dev/hostnet/tun; echo $?");
     expect(dir.stdout.split('\n')[0]).toBe(hostNode('/dev/net/tun').split(' ')[0]);

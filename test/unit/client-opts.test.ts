@@ -10,7 +10,10 @@ import {
   parsePublish,
   parseRestartPolicy,
   parseVolumes,
+  parseDevice,
   validateAttach,
+  validateDevice,
+  validateDeviceCgroupRule,
   validateEnv,
   validateExtraHost,
   validateIPAddress,
@@ -232,5 +235,25 @@ describe('run exit statuses', () => {
     expect(runErrorStatus('Error response from daemon: open /x: no such file or directory')).toBe(127);
     expect(runErrorStatus('Error response from daemon: exec: "/etc": permission denied')).toBe(126);
     expect(runErrorStatus('Error response from daemon: Conflict. The container name "/x" is already in use')).toBe(125);
+  });
+});
+
+describe('--device and --device-cgroup-rule', () => {
+  it("reads HOST[:CONTAINER][:MODE] as docker-cli's parseLinuxDevice does", () => {
+    expect(parseDevice('/dev/loop0')).toEqual({ PathOnHost: '/dev/loop0', PathInContainer: '/dev/loop0', CgroupPermissions: 'rwm' });
+    expect(parseDevice('/dev/loop0:r')).toEqual({ PathOnHost: '/dev/loop0', PathInContainer: '/dev/loop0', CgroupPermissions: 'r' });
+    expect(parseDevice('/dev/loop0:/dev/l')).toEqual({ PathOnHost: '/dev/loop0', PathInContainer: '/dev/l', CgroupPermissions: 'rwm' });
+    expect(parseDevice('/dev/loop0:/dev/l:mw')).toEqual({ PathOnHost: '/dev/loop0', PathInContainer: '/dev/l', CgroupPermissions: 'mw' });
+  });
+
+  it("refuses what docker-cli's validators refuse, with their words", () => {
+    expect(validateDevice('/dev/a:/dev/b:rw')).toBe('/dev/a:/dev/b:rw');
+    expect(() => validateDevice('/dev/a:/dev/b:rwx')).toThrow('bad mode specified: rwx');
+    expect(() => validateDevice('/dev/a:/dev/b:rr')).toThrow('bad mode specified: rr');
+    expect(() => validateDevice('/dev/a:b')).toThrow('b is not an absolute path');
+    expect(() => validateDevice(':/dev/b')).toThrow('bad format for path: :/dev/b');
+    expect(() => validateDevice('/a:/b:r:x')).toThrow('bad format for path: /a:/b:r:x');
+    expect(validateDeviceCgroupRule('c 42:* rmw')).toBe('c 42:* rmw');
+    expect(() => validateDeviceCgroupRule('c 42 rmw')).toThrow("invalid device cgroup format 'c 42 rmw'");
   });
 });
