@@ -128,7 +128,7 @@ export class ExecManager {
     inst.started = true;
     const cfg = inst.config;
     containerEvent(this.bus, c, `exec_start: ${cfg.Cmd.join(' ')}`, { execID: inst.ID });
-    // Docker's execs get the container's capabilities (its --cap-add and --cap-drop), all with --privileged.
+    // Docker's execs get the container's capabilities (its --cap-add and --cap-drop; all for a privileged container), all with exec --privileged.
     const capabilities = cfg.Privileged ? privilegedCapabilities() : containerCapabilities(c.HostConfig);
     // Spares keep Docker's default set in their bounding set: a set within it (--cap-drop) can use
     // one, a wider one needs a fresh init.
