@@ -138,7 +138,7 @@ export class CgroupV1 implements CgroupDriver {
   }
 
   async removeParent(): Promise<void> {
-    await Promise.all(CONTROLLERS.map((c) => rmdirIfPresent(`${this.mount}/${c}/${this.parent}`).catch(() => undefined)));
+    await Promise.all(CONTROLLERS.map((c) => rmdirIfPresent(`${this.mount}/${c}/${this.parent}`, false).catch(() => undefined)));
   }
 
   memoryLimitFile(id: string): string {
@@ -225,10 +225,20 @@ export async function killAll(procsFiles: string[]): Promise<void> {
   }
 }
 
-export async function rmdirIfPresent(dir: string): Promise<void> {
-  try {
-    await rmdir(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+/**
+ * rmdir, retried while a container's cgroup is EBUSY: the kernel can take a moment to drop its last
+ * exited task (runc retries too). A parent is busy while it has children: no retry for those.
+ */
+export async function rmdirIfPresent(dir: string, retryBusy = true): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || !retryBusy || attempt >= 100) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -119,7 +119,7 @@ export class CgroupV2 implements CgroupDriver {
   }
 
   async removeParent(): Promise<void> {
-    await rmdirIfPresent(`${this.mount}/${this.parent}`).catch(() => undefined);
+    await rmdirIfPresent(`${this.mount}/${this.parent}`, false).catch(() => undefined);
   }
 
   memoryLimitFile(id: string): string {
