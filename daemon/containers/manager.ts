@@ -74,6 +74,8 @@ export class ContainerManager {
   private readonly events = new EventEmitter();
   private readonly removing = new Set<string>();
   private readonly starting = new Map<string, Promise<void>>();
+  /** The cleanup after a container's end (after its die event): starts and removals wait for it. */
+  private readonly cleanups = new Map<string, Promise<void>>();
   /** docker cp on a stopped container, which mounts its overlay: starts and removals wait for it. */
   private readonly fsHolds = new Map<string, Promise<unknown>>();
   /** stdin that arrived before the process existed; null marks its end. */
@@ -242,8 +244,9 @@ export class ContainerManager {
   }
 
   private launch(c: ContainerRecord): Promise<void> {
-    const held = this.fsHolds.get(c.Id);
-    const p = (held ? held.catch(() => undefined).then(() => this.doStart(c)) : this.doStart(c))
+    // A start right after the die event must not race the cleanup of the run that ended.
+    const waits = [this.fsHolds.get(c.Id), this.cleanups.get(c.Id)].filter((w) => w !== undefined);
+    const p = (waits.length ? Promise.all(waits.map((w) => w.catch(() => undefined))).then(() => this.doStart(c)) : this.doStart(c))
       .finally(() => this.starting.delete(c.Id))
       .catch(async (e: unknown) => {
         // As dockerd: a container that cannot start, for whatever reason, is removed when it was meant to be (--rm).
@@ -391,6 +394,14 @@ export class ContainerManager {
     this.flushStdin(c, spawned.stdin);
   }
 
+  /** What an ended container held: its mounts, network, cgroup and run directory. */
+  private async cleanUp(c: ContainerRecord, sandbox: Sandbox | null): Promise<void> {
+    this.mounts.release(c);
+    if (sandbox) await this.network.teardown(c, sandbox).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'network teardown failed'));
+    await this.cgroups.remove(c.Id).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'cgroup removal failed'));
+    rmSync(`${this.paths.execRoot}/containers/${c.Id}`, { recursive: true, force: true });
+  }
+
   private async onExit(c: ContainerRecord, code: number): Promise<void> {
     const sandbox = c.Sandbox;
     c.Sandbox = null;
@@ -407,10 +418,10 @@ export class ContainerManager {
     // (25+ cleans up first). Whoever sees the new state can see its die.
     if (oom) this.emitEvent(c, 'oom');
     this.emitEvent(c, 'die', { exitCode: String(code) });
-    this.mounts.release(c);
-    if (sandbox) await this.network.teardown(c, sandbox).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'network teardown failed'));
-    await this.cgroups.remove(c.Id).catch((e: Error) => this.log.error({ container: c.Id, err: e.message }, 'cgroup removal failed'));
-    rmSync(`${this.paths.execRoot}/containers/${c.Id}`, { recursive: true, force: true });
+    const cleanup = this.cleanUp(c, sandbox);
+    this.cleanups.set(c.Id, cleanup);
+    await cleanup;
+    this.cleanups.delete(c.Id);
     this.log.info({ container: c.Id, exitCode: code }, 'container exited');
     this.endListeners(c.Id);
     this.events.emit(`exit:${c.Id}`, code);
@@ -695,6 +706,7 @@ export class ContainerManager {
       }
     }
     while (this.fsHolds.has(c.Id)) await this.fsHolds.get(c.Id)?.catch(() => undefined);
+    await this.cleanups.get(c.Id)?.catch(() => undefined);
     if (!this.store.byId(c.Id)) return;
     this.store.delete(c.Id);
     this.backoffs.delete(c.Id);

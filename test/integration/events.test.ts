@@ -1,5 +1,6 @@
 // GET /events through the real docker CLI and the API: history by since/until, filters, streaming.
-import { request } from 'http';
+import { existsSync } from 'fs';
+import { type IncomingMessage, request } from 'http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasDocker, type TestDaemon, startDaemonWithImage, stopAndCheck } from '../helpers/daemon';
 
@@ -111,5 +112,37 @@ describe.skipIf(!hasDocker)('events', () => {
     const q = new URLSearchParams({ since: '0', until: nowTs(), filters: JSON.stringify({ event: ['exec_start'], container: ['ev3'] }) });
     const past = await d.api('GET', `/events?${q}`);
     expect(past.raw.trim().split('\n').map((l) => (JSON.parse(l) as Ev).Action)).toEqual(['exec_start: sh -c exit 3']);
+  });
+  it('a start or a removal sent on the die event waits for the ended run\'s cleanup', async () => {
+    const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const cgroup = (id: string): string => (v2 ? `/sys/fs/cgroup/${d.cgroupParent}/${id}` : `/sys/fs/cgroup/pids/${d.cgroupParent}/${id}`);
+    // The API call goes out from the stream's own data handler: within the daemon's network and cgroup teardown.
+    const onDie = async (name: string, act: () => Promise<{ status: number }>): Promise<{ done: Promise<{ status: number }> }> => {
+      const req = request({ socketPath: d.socket, path: `/events?filters=${encodeURIComponent(JSON.stringify({ container: [name], event: ['die'] }))}` });
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        req.on('response', resolve);
+        req.on('error', reject);
+        req.end();
+      });
+      const done = new Promise<{ status: number }>((resolve, reject) => res.once('data', () => act().then(resolve, reject)));
+      return { done: done.finally(() => req.destroy()) };
+    };
+    expect(d.docker(['create', '--name', 'ev4', '-p', '127.0.0.1::80', IMG, 'sh', '-c', 'sleep 0.3']).status).toBe(0);
+    const id = d.docker(['inspect', '-f', '{{.Id}}', 'ev4']).stdout.trim();
+    for (let round = 0; round < 3; round++) {
+      const started = await onDie('ev4', () => d.api('POST', '/containers/ev4/start'));
+      expect(d.docker(['start', 'ev4']).status).toBe(0);
+      expect((await started.done).status).toBe(204);
+      // The cleanup of the first run left the second alone: it runs, in its cgroup, until its own end.
+      expect(d.docker(['inspect', '-f', '{{.State.Running}}', 'ev4']).stdout).toBe('true\n');
+      expect(existsSync(cgroup(id))).toBe(true);
+      expect(d.docker(['wait', 'ev4']).stdout).toBe('0\n');
+    }
+    const removed = await onDie('ev4', () => d.api('DELETE', '/containers/ev4'));
+    expect(d.docker(['start', 'ev4']).status).toBe(0);
+    expect((await removed.done).status).toBe(204);
+    // Gone means gone: nothing of the run is left when the removal answers.
+    expect(existsSync(cgroup(id))).toBe(false);
+    expect(d.docker(['ps', '-aq', '--filter', 'name=ev4']).stdout).toBe('');
   });
 });
