@@ -20,6 +20,9 @@ export interface DaemonConfig {
   dns: string[];
   /** --default-ulimit / "default-ulimits": by name, under each container's own --ulimit. */
   defaultUlimits: Record<string, Ulimit>;
+  /** --cpu-rt-period / --cpu-rt-runtime (µs): written into the containers' parent cgroups (v1); 0 = left alone. */
+  cpuRtPeriod: number;
+  cpuRtRuntime: number;
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -35,6 +38,8 @@ export const DEFAULTS: DaemonConfig = {
   registryMirrors: [],
   dns: [],
   defaultUlimits: {},
+  cpuRtPeriod: 0,
+  cpuRtRuntime: 0,
 };
 
 const FILE_KEYS: Record<string, keyof DaemonConfig> = {
@@ -50,6 +55,8 @@ const FILE_KEYS: Record<string, keyof DaemonConfig> = {
   'registry-mirrors': 'registryMirrors',
   dns: 'dns',
   'default-ulimits': 'defaultUlimits',
+  'cpu-rt-period': 'cpuRtPeriod',
+  'cpu-rt-runtime': 'cpuRtRuntime',
 };
 
 export function parseConfig(argv: string[]): DaemonConfig {
@@ -75,6 +82,8 @@ export function parseConfig(argv: string[]): DaemonConfig {
       }
       return { ...prev, [u.Name]: u };
     })
+    .option('--cpu-rt-period <us>', 'limit the CPU real-time period in microseconds for the parent cgroup for all containers (not supported with cgroups v2)', (v: string) => int64Flag(v, 'cpu-rt-period'))
+    .option('--cpu-rt-runtime <us>', 'limit the CPU real-time runtime in microseconds for the parent cgroup for all containers (not supported with cgroups v2)', (v: string) => int64Flag(v, 'cpu-rt-runtime'))
     .option('--config-file <file>', 'JSON file with the same settings', '/etc/berth/daemon.json')
     .version('0.1.0', '-v, --version')
     .parse(argv, { from: 'user' });
@@ -105,6 +114,7 @@ export function parseConfig(argv: string[]): DaemonConfig {
     ulimits[key] = { Name: u!.Name ?? '', Hard: u!.Hard ?? 0, Soft: u!.Soft ?? 0 };
   }
   cfg.defaultUlimits = ulimits;
+  for (const key of ['cpuRtPeriod', 'cpuRtRuntime'] as const) if (!Number.isInteger(cfg[key])) badFile(`json: cannot unmarshal ${typeof cfg[key]} into Go struct field Config.${key === 'cpuRtPeriod' ? 'cpu-rt-period' : 'cpu-rt-runtime'} of type int64`);
   const flags: Array<[string, keyof DaemonConfig]> = [
     ['host', 'hosts'],
     ['dataRoot', 'dataRoot'],
@@ -118,16 +128,25 @@ export function parseConfig(argv: string[]): DaemonConfig {
     ['registryMirror', 'registryMirrors'],
     ['dns', 'dns'],
     ['defaultUlimit', 'defaultUlimits'],
+    ['cpuRtPeriod', 'cpuRtPeriod'],
+    ['cpuRtRuntime', 'cpuRtRuntime'],
   ];
-  // As dockerd: this may not come from both a flag and the file (it checks every option; berth lets a flag win for the older ones).
+  // As dockerd: these may not come from both a flag and the file (it checks every option; berth lets a flag win for the older ones).
   const exclusive: Array<[string, string, (v: unknown) => string]> = [
     ['defaultUlimit', 'default-ulimits', (v) => `[${Object.values(v as Record<string, Ulimit>).map((u) => `${u.Name}=${u.Soft}:${u.Hard}`).join(' ')}]`],
+    ['cpuRtPeriod', 'cpu-rt-period', String],
+    ['cpuRtRuntime', 'cpu-rt-runtime', String],
   ];
   const conflicts = exclusive.filter(([flag, key]) => o[flag] !== undefined && key in fromFile).map(([flag, key, show]) => `${key}: (from flag: ${show(o[flag])}, from file: ${goValue(fromFile[key])})`);
   if (conflicts.length) throw new Error(`unable to configure the berth daemon with file ${file}: the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
   for (const [flag, name] of flags) if (o[flag] !== undefined) (cfg as unknown as Record<string, unknown>)[name] = o[flag];
   for (const ip of cfg.dns) if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new Error(`${ip} is not an ip address`);
   return cfg;
+}
+
+function int64Flag(v: string, flag: string): number {
+  if (!/^[+-]?\d+$/.test(v)) throw new Error(`invalid argument "${v}" for "--${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+  return Number(v);
 }
 
 /** A JSON value as Go's %v prints what it decoded: map[k:v ...] with sorted keys, [a b]. */

@@ -74,6 +74,8 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
   if (process.getuid?.() !== 0) throw new Error('berthd needs to be started with root privileges');
   if (cfg.hosts.length !== 1) throw new Error('berthd listens on exactly one socket');
   const socket = socketPath(cfg.hosts[0]);
+  // Before anything is made: it refuses daemon real-time values the host cannot give containers.
+  const cgroups = detectCgroupDriver('/sys/fs/cgroup', cfg.cgroupParent, { period: cfg.cpuRtPeriod, runtime: cfg.cpuRtRuntime });
   await claim(cfg, socket);
   for (const dir of [cfg.dataRoot, cfg.execRoot, `${cfg.execRoot}/containers`]) mkdirSync(dir, { recursive: true, mode: 0o711 });
   writeFileSync(cfg.pidfile, `${process.pid}`);
@@ -84,7 +86,6 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
 
   const images = await ImageStore.open(cfg.dataRoot, log);
   const store = new ContainerStore(`${cfg.dataRoot}/containers`);
-  const cgroups = detectCgroupDriver('/sys/fs/cgroup', cfg.cgroupParent);
   const bus = new EventBus();
   const network = await NetworkManager.open({ dataRoot: cfg.dataRoot, execRoot: cfg.execRoot, bridge: cfg.bridge, bip: cfg.bip, dns: cfg.dns, log, events: bus });
   const volumes = new VolumeStore(`${cfg.dataRoot}/volumes`, bus, log);

@@ -17,6 +17,8 @@ export interface CgroupDriver {
   update(id: string, limits: Limits): Promise<void>;
   /** Whether containers can get a block I/O weight (the kernel's I/O scheduler offers the file). */
   supportsBlkioWeight(): boolean;
+  /** Whether containers can get a real-time period and runtime (sysinfo's CPURealtime: v1 with cpu.rt_period_us; never v2). */
+  supportsCpuRealtime(): boolean;
   /** The CPUs and memory nodes containers can be given; null without a cpuset controller. */
   cpusetInfo(): CpusetInfo | null;
   /** The cgroup.procs files of the container's cgroup: its processes. */
@@ -47,6 +49,18 @@ export interface CgroupDriver {
   memoryLimitFile(id: string): string;
 }
 
-export function detectCgroupDriver(mount: string, parent: string): CgroupDriver {
-  return existsSync(`${mount}/cgroup.controllers`) ? new CgroupV2(mount, parent) : new CgroupV1(mount, parent);
+/** The daemon's --cpu-rt-period / --cpu-rt-runtime (µs; 0 = not set), which dockerd writes into the containers' parent cgroups. */
+export interface DaemonRealtime {
+  period: number;
+  runtime: number;
+}
+
+/** The driver for what the host mounts; dockerd's refusal of daemon real-time values where containers cannot have them. */
+export function detectCgroupDriver(mount: string, parent: string, rt: DaemonRealtime): CgroupDriver {
+  const driver = existsSync(`${mount}/cgroup.controllers`) ? new CgroupV2(mount, parent) : new CgroupV1(mount, parent, rt);
+  if (rt.period !== 0 || rt.runtime !== 0) {
+    if (driver.version === 2) throw new Error('daemon-scoped cpu-rt-period and cpu-rt-runtime are not implemented for cgroup v2');
+    if (!driver.supportsCpuRealtime()) throw new Error('daemon-scoped cpu-rt-period and cpu-rt-runtime are not supported by the kernel');
+  }
+  return driver;
 }

@@ -20,6 +20,28 @@ export interface Limits {
   /** cpuset lists; '' = the parent's (all the host's). */
   cpusetCpus?: string;
   cpusetMems?: string;
+  /** Real-time scheduling (µs; v1 cpu.rt_period_us / cpu.rt_runtime_us, runtime -1 unlimited); 0 = the kernel's default. */
+  cpuRtPeriod?: number;
+  cpuRtRuntime?: number;
+}
+
+/**
+ * A limit the kernel refused while the container's cgroup was made: runc's "unable to apply
+ * cgroup configuration" (a start failure, with its wording), not a daemon fault.
+ */
+export class CgroupApplyError extends Error {}
+
+/** Go's text for the errno of a failed cgroup write (as os.PathError prints it). */
+export function goErrnoText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  const texts: Record<string, string> = {
+    EINVAL: 'invalid argument',
+    EPERM: 'operation not permitted',
+    EACCES: 'permission denied',
+    ENOENT: 'no such file or directory',
+    EBUSY: 'device or resource busy',
+  };
+  return texts[code] ?? (e as Error).message;
 }
 
 export const DEFAULT_CPU_PERIOD = 100_000;

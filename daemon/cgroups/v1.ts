@@ -1,10 +1,10 @@
 // cgroup v1: one hierarchy per controller, the container's cgroup at <controller>/<parent>/<id>.
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'fs';
 import { mkdir, readFile, rmdir, writeFile } from 'fs/promises';
-import type { CgroupDriver } from './driver';
+import type { CgroupDriver, DaemonRealtime } from './driver';
 import { moveTo, ownCgroupFile } from './own';
 import { resolveRules, v1DeviceWrites, type DeviceRule } from './devices';
-import { cpuQuota, type CpusetInfo, type Limits } from './limits';
+import { CgroupApplyError, cpuQuota, goErrnoText, type CpusetInfo, type Limits } from './limits';
 import { blkioV1, keyValues, single, type CgroupStats } from './stats';
 
 const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'blkio', 'cpuset', 'devices'] as const;
@@ -15,6 +15,7 @@ export class CgroupV1 implements CgroupDriver {
   constructor(
     private readonly mount: string,
     private readonly parent: string,
+    private readonly rt: DaemonRealtime = { period: 0, runtime: 0 },
   ) {}
 
   private dir(controller: string, id: string): string {
@@ -24,6 +25,9 @@ export class CgroupV1 implements CgroupDriver {
   async create(id: string, limits: Limits, devices: readonly DeviceRule[]): Promise<string[]> {
     await Promise.all(CONTROLLERS.map((c) => mkdir(this.dir(c, id), { recursive: true })));
     try {
+      await this.initRealtimeParents();
+      // First, as runc's Apply does: a task already SCHED_RR could not join a cgroup without a runtime.
+      await this.setRealtime(id, limits);
       await this.fillCpuset(id);
       this.writeDeviceRules(id, devices);
       for (const [c, file, value] of this.writes(id, limits, false)) await writeFile(`${this.dir(c, id)}/${file}`, value);
@@ -64,6 +68,60 @@ export class CgroupV1 implements CgroupDriver {
     } finally {
       for (const fd of fds.values()) closeSync(fd);
     }
+  }
+
+  /**
+   * dockerd's initCPURtController, at each start while the daemon has --cpu-rt-period or
+   * --cpu-rt-runtime: every level of the parent, from the top, gets them (a child's real-time
+   * runtime must fit in its parent's, and new cgroups have none).
+   */
+  private async initRealtimeParents(): Promise<void> {
+    if (this.rt.period === 0 && this.rt.runtime === 0) return;
+    let dir = `${this.mount}/cpu`;
+    for (const part of this.parent.split('/').filter(Boolean)) {
+      dir = `${dir}/${part}`;
+      for (const [file, value] of [['cpu.rt_period_us', this.rt.period], ['cpu.rt_runtime_us', this.rt.runtime]] as const) {
+        if (value === 0) continue;
+        try {
+          await writeFile(`${dir}/${file}`, String(value));
+        } catch (e) {
+          throw new Error(`unable to init CPU RT controller: ${(e as NodeJS.ErrnoException).syscall ?? 'write'} ${dir}/${file}: ${goErrnoText(e)}`);
+        }
+      }
+    }
+  }
+
+  /**
+   * runc's SetRtSched: the period first, unless the kernel refuses it (EINVAL) before the new
+   * runtime is in, then tried again after it; its messages for a refusal.
+   */
+  private async setRealtime(id: string, limits: Limits): Promise<void> {
+    const dir = this.dir('cpu', id);
+    const write = async (file: string, value: number): Promise<void> => {
+      try {
+        await writeFile(`${dir}/${file}`, String(value));
+      } catch (e) {
+        throw Object.assign(new CgroupApplyError(`unable to apply cgroup configuration: failed to write "${value}": write ${dir}/${file}: ${goErrnoText(e)}`), { code: (e as NodeJS.ErrnoException).code });
+      }
+    };
+    const { cpuRtPeriod: period = 0, cpuRtRuntime: runtime = 0 } = limits;
+    let retryPeriod = false;
+    if (period !== 0) {
+      try {
+        await write('cpu.rt_period_us', period);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EINVAL' || runtime === 0) throw e;
+        retryPeriod = true;
+      }
+    }
+    if (runtime !== 0) {
+      await write('cpu.rt_runtime_us', runtime);
+      if (retryPeriod) await write('cpu.rt_period_us', period);
+    }
+  }
+
+  supportsCpuRealtime(): boolean {
+    return existsSync(`${this.mount}/cpu/cpu.rt_period_us`);
   }
 
   /**

@@ -81,6 +81,11 @@ export class CgroupV2 implements CgroupDriver {
     return writes;
   }
 
+  /** As dockerd's sysinfo on v2 (runc ignores the values there). */
+  supportsCpuRealtime(): boolean {
+    return false;
+  }
+
   supportsBlkioWeight(): boolean {
     return existsSync(`${this.mount}/${this.parent}/io.bfq.weight`);
   }

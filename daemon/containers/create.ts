@@ -70,6 +70,21 @@ function envKey(e: string): string {
   return i < 0 ? e : e.slice(0, i);
 }
 
+/**
+ * dockerd's validateResources on the create body, before the image is looked up: real-time
+ * values need the kernel's CPU real-time scheduler (cgroup v1 cpu.rt_period_us; never v2), and
+ * no runtime above the period.
+ */
+export function verifyRealtime(body: Json, cpuRealtime: boolean): void {
+  const hc = body.HostConfig;
+  if (typeof hc !== 'object' || hc === null) return;
+  const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  const period = num((hc as Json).CpuRealtimePeriod);
+  const runtime = num((hc as Json).CpuRealtimeRuntime);
+  if ((period !== 0 || runtime !== 0) && !cpuRealtime) throw badRequest('Your kernel does not support CPU real-time scheduler');
+  if (period !== 0 && runtime !== 0 && runtime > period) throw badRequest('cpu real-time runtime cannot be higher than cpu real-time period');
+}
+
 /** Builds the record for a new container; `image` is the resolved image of body.Image. */
 export function buildContainer(body: Json, name: string, image: ImageDefaults): ContainerRecord {
   const id = newId();
@@ -171,6 +186,8 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
     PidsLimit: field<number>(hc, 'PidsLimit', 'number', 'HostConfig') ?? null,
     CpusetCpus: field<string>(hc, 'CpusetCpus', 'string', 'HostConfig') ?? '',
     CpusetMems: field<string>(hc, 'CpusetMems', 'string', 'HostConfig') ?? '',
+    CpuRealtimePeriod: field<number>(hc, 'CpuRealtimePeriod', 'number', 'HostConfig') ?? 0,
+    CpuRealtimeRuntime: field<number>(hc, 'CpuRealtimeRuntime', 'number', 'HostConfig') ?? 0,
     Privileged: field<boolean>(hc, 'Privileged', 'boolean', 'HostConfig') ?? false,
     CapAdd: stringList(hc, 'CapAdd', 'HostConfig') ?? null,
     CapDrop: stringList(hc, 'CapDrop', 'HostConfig') ?? null,

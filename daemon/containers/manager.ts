@@ -5,7 +5,7 @@ import { constants as osConstants } from 'os';
 import { relative } from 'path';
 import type { Logger } from 'pino';
 import type { CgroupDriver } from '../cgroups/driver';
-import type { CpusetInfo, Limits } from '../cgroups/limits';
+import { CgroupApplyError, type CpusetInfo, type Limits } from '../cgroups/limits';
 import type { CgroupStats } from '../cgroups/stats';
 import type { EventBus } from '../events/bus';
 import { containerEvent } from '../events/container';
@@ -270,7 +270,13 @@ export class ContainerManager {
     const rlimits = this.rlimits(c);
     // Before the cgroup: a device the host lacks fails the start with nothing made.
     const devices = containerDevices(hc, this.log, c.Id);
-    const cgroupJoin = await this.cgroups.create(c.Id, cgroupLimits(hc), devices.rules);
+    let cgroupJoin: string[];
+    try {
+      cgroupJoin = await this.cgroups.create(c.Id, cgroupLimits(hc), devices.rules);
+    } catch (e) {
+      if (e instanceof CgroupApplyError) throw new StartError(`failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${e.message}: unknown`);
+      throw e;
+    }
     let sandbox = null;
     let prepared = false;
     try {
@@ -750,6 +756,10 @@ export class ContainerManager {
     return this.cgroups.cpusetInfo();
   }
 
+  supportsCpuRealtime(): boolean {
+    return this.cgroups.supportsCpuRealtime();
+  }
+
   countRunning(): number {
     return this.running.size;
   }
@@ -785,6 +795,8 @@ function cgroupLimits(hc: HostConfig): Limits {
     blkioWeight: hc.BlkioWeight ?? 0,
     cpusetCpus: hc.CpusetCpus ?? '',
     cpusetMems: hc.CpusetMems ?? '',
+    cpuRtPeriod: hc.CpuRealtimePeriod ?? 0,
+    cpuRtRuntime: hc.CpuRealtimeRuntime ?? 0,
   };
 }
 

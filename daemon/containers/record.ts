@@ -71,6 +71,9 @@ export interface HostConfig {
   /** cgroup cpuset lists ("0-1,3"); '' or absent = all the host's. */
   CpusetCpus?: string;
   CpusetMems?: string;
+  /** --cpu-rt-period / --cpu-rt-runtime (µs; 0 = none). */
+  CpuRealtimePeriod?: number;
+  CpuRealtimeRuntime?: number;
   /** --ulimit, as sent (null: none of its own). */
   Ulimits?: Ulimit[] | null;
   [key: string]: unknown;

@@ -18,6 +18,9 @@ export interface UpdateRequest {
   BlkioWeight: number;
   CpusetCpus: string;
   CpusetMems: string;
+  /** Stored for the next start, not written into the running cgroup: dockerd's update passes neither to runc. */
+  CpuRealtimePeriod: number;
+  CpuRealtimeRuntime: number;
   /** null = unchanged, 0 = unlimited. */
   PidsLimit: number | null;
   RestartPolicy: RestartPolicy | null;
@@ -67,6 +70,8 @@ export function verifyUpdate(body: unknown, host: HostFacts): { req: UpdateReque
     BlkioWeight: int(b, 'BlkioWeight'),
     CpusetCpus: str(b, 'CpusetCpus'),
     CpusetMems: str(b, 'CpusetMems'),
+    CpuRealtimePeriod: int(b, 'CpuRealtimePeriod'),
+    CpuRealtimeRuntime: int(b, 'CpuRealtimeRuntime'),
     // Both 0 and -1 (any negative) mean unlimited on update.
     PidsLimit: pids === null ? null : Math.max(pids, 0),
     RestartPolicy: policy,
@@ -124,6 +129,8 @@ export function mergeUpdate(id: string, hc: HostConfig, req: UpdateRequest): Hos
   if (req.CpusetCpus) out.CpusetCpus = req.CpusetCpus;
   if (req.CpusetMems) out.CpusetMems = req.CpusetMems;
   if (req.BlkioWeight !== 0) out.BlkioWeight = req.BlkioWeight;
+  if (req.CpuRealtimePeriod !== 0) out.CpuRealtimePeriod = req.CpuRealtimePeriod;
+  if (req.CpuRealtimeRuntime !== 0) out.CpuRealtimeRuntime = req.CpuRealtimeRuntime;
   if (req.PidsLimit !== null) out.PidsLimit = req.PidsLimit;
   if (req.RestartPolicy) {
     if (hc.AutoRemove && !isNone(req.RestartPolicy)) refuse('Restart policy cannot be updated because AutoRemove is enabled for the container');

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'stream';
 import { cpus } from 'os';
-import { buildContainer, type ImageDefaults } from '../../containers/create';
+import { buildContainer, verifyRealtime, type ImageDefaults } from '../../containers/create';
 import { verifyUpdate } from '../../containers/update';
 import { verifyCpusets } from '../../containers/cpuset';
 import { inspectContainer, summarizeContainer } from '../../containers/inspect';
@@ -44,6 +44,7 @@ export function registerContainerRoutes(app: FastifyInstance, hijack: HijackRout
     const config = body as Record<string, unknown>;
     const imageRef = config.Image;
     if (typeof imageRef !== 'string' || !imageRef) throw badRequest('Config cannot be empty in order to create a container');
+    verifyRealtime(config, containers.supportsCpuRealtime());
     let name = req.query.name;
     if (name !== undefined && name !== '') {
       if (!validName(name)) throw badRequest(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);

@@ -451,6 +451,20 @@ async function devicesContainers() {
   await remove(id, 'updated devices container');
 }
 
+/** dockerd on v2: real-time values are a 400 at create (no CPU real-time scheduler there), stored by update (runc ignores them), refused as daemon flags. */
+async function realtime(id) {
+  const c = await api('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], HostConfig: { CpuRealtimeRuntime: 1000 } });
+  check('create with CpuRealtimeRuntime is 400 with dockerd message', c.status === 400 && c.json && c.json.message === 'Your kernel does not support CPU real-time scheduler', `${c.status} ${c.text}`);
+  const u = await api('POST', `/containers/${id}/update`, { CpuRealtimeRuntime: 1000 });
+  check('update CpuRealtimeRuntime is stored, as dockerd does', u.status === 200 && (await inspect(id)).HostConfig.CpuRealtimeRuntime === 1000, `${u.status} ${u.text.slice(0, 300)}`);
+  const flags = spawnSync(process.execPath, [`${BERTH}/dist/daemon/main.js`, '-H', 'unix:///run/berth-rt.sock', '--config-file', '/berth-empty.json', '--cpu-rt-runtime', '1000'], { encoding: 'utf8', timeout: 60_000 });
+  check(
+    'berthd --cpu-rt-runtime refuses to start on v2',
+    flags.status === 1 && flags.stderr.includes('daemon-scoped cpu-rt-period and cpu-rt-runtime are not implemented for cgroup v2'),
+    `${flags.status} ${flags.stderr.slice(0, 300)}`,
+  );
+}
+
 async function stopDaemon() {
   daemon.kill('SIGTERM');
   const end = await Promise.race([daemon.exited, sleep(60_000).then(() => null)]);
@@ -471,6 +485,7 @@ async function main() {
   await pauseStatsTop(c1);
   await execCgroup(c1);
   await updateLimits(c1);
+  await realtime(c1);
   const c4 = await cpusetContainer();
   await remove(c1, 'running limits container');
   await remove(c4, 'running cpuset container');
