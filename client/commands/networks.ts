@@ -145,10 +145,8 @@ export async function networkPruneCommand(cli: Cli, flags: { force?: boolean; fi
 }
 
 export async function networkConnectCommand(cli: Cli, network: string, container: string, flags: { alias?: string[]; ip?: string; link?: string[] }): Promise<void> {
-  const endpoint: Record<string, unknown> = {};
-  if (flags.ip) endpoint.IPAMConfig = { IPv4Address: flags.ip };
-  if (flags.alias?.length) endpoint.Aliases = flags.alias;
-  if (flags.link?.length) endpoint.Links = flags.link;
+  // The docker CLI's body: an IPAMConfig and DriverOpts always, empty Aliases without --alias (the daemon keeps them as sent).
+  const endpoint = { IPAMConfig: flags.ip ? { IPv4Address: flags.ip } : {}, Links: flags.link?.length ? flags.link : null, Aliases: flags.alias ?? [], DriverOpts: {} };
   const r = await cli.api.request('POST', `/networks/${encodeURIComponent(network)}/connect`, { body: { Container: container, EndpointConfig: endpoint } });
   await r.body.text();
 }

@@ -107,13 +107,26 @@ function hostConfig(c: ContainerRecord, ctx: InspectContext): Record<string, unk
   return out;
 }
 
+/** moby's NetworkMode.IsUserDefined: any network but the built-in ones. */
+const BUILTIN_NETWORKS = new Set(['default', 'bridge', 'host', 'none']);
+
+/**
+ * An endpoint's Aliases as dockerd answers API < 1.45: on a user-defined network the container's
+ * short ID and hostname follow the ones asked for (dockerd 20.10-24 stored them at connect,
+ * 25+ adds them to the answer), once each.
+ */
+function aliases(c: ContainerRecord, network: string, asked: string[] | null | undefined): string[] | null {
+  if (BUILTIN_NETWORKS.has(network)) return asked ?? null;
+  return [...new Set([...(asked ?? []), c.Id.slice(0, 12), c.Config.Hostname])];
+}
+
 function endpointSettings(c: ContainerRecord, name: string, networkId: string): Record<string, unknown> {
   const ep = c.Sandbox?.endpoints?.find((e) => e.networkName === name);
   const cfg = c.Networks?.[name];
   return {
     IPAMConfig: cfg?.IPAMConfig ?? null,
     Links: cfg?.Links ?? null,
-    Aliases: cfg?.Aliases ?? null,
+    Aliases: aliases(c, name, cfg?.Aliases),
     NetworkID: networkId,
     EndpointID: ep?.endpointId ?? (name === c.Sandbox?.mode ? c.Sandbox.builtinEndpointId : undefined) ?? '',
     Gateway: ep?.gateway ?? '',
@@ -123,7 +136,7 @@ function endpointSettings(c: ContainerRecord, name: string, networkId: string): 
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
     MacAddress: ep?.macAddress ?? '',
-    DriverOpts: null,
+    DriverOpts: cfg?.DriverOpts ?? null,
     DNSNames: ep?.dnsNames.length ? ep.dnsNames : null,
   };
 }

@@ -21,9 +21,10 @@ export type NetworkMode = 'bridge' | 'host' | 'none' | 'container';
 
 /** What a container asked for on one network (NetworkingConfig.EndpointsConfig as Docker keeps it). */
 export interface EndpointConfig {
-  IPAMConfig?: { IPv4Address?: string } | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
   Aliases?: string[] | null;
   Links?: string[] | null;
+  DriverOpts?: Record<string, string> | null;
   MacAddress?: string;
   NetworkID?: string;
 }
@@ -244,10 +245,13 @@ export class NetworkManager {
       if (!net.ipam || !cidrContains(net.ipam.subnet, ip)) throw badRequest(`Invalid address ${ip}: It does not belong to any of this network's subnets`);
     }
     if (cfg.Aliases?.length && net.builtin) throw badRequest('network-scoped alias is supported only for containers in user defined networks');
+    // Kept as the client sent them, as dockerd stores the EndpointSettings: the docker CLI's
+    // `network connect` sends an empty IPAMConfig, Aliases and DriverOpts ({}, [], {}), `run` nulls.
     return {
-      IPAMConfig: ip ? { IPv4Address: ip } : null,
-      Aliases: cfg.Aliases?.length ? [...cfg.Aliases] : null,
-      Links: cfg.Links?.length ? [...cfg.Links] : null,
+      IPAMConfig: cfg.IPAMConfig ? { ...cfg.IPAMConfig } : null,
+      Aliases: cfg.Aliases ? [...cfg.Aliases] : null,
+      Links: cfg.Links ? [...cfg.Links] : null,
+      DriverOpts: cfg.DriverOpts ? { ...cfg.DriverOpts } : null,
       ...(cfg.MacAddress ? { MacAddress: cfg.MacAddress } : {}),
       NetworkID: net.Id,
     };

@@ -206,7 +206,8 @@ s.bind(53,${JSON.stringify(upstreamIp)},()=>console.log('ready'));`;
     const dbIp = inspect('db', '{{.NetworkSettings.Networks.appnet.IPAddress}}');
     expect(dbIp).toBe(`${prefix(2)}.2`);
     const net = JSON.parse(ok(['inspect', 'db']))[0].NetworkSettings;
-    expect(net.Networks.appnet).toMatchObject({ Aliases: ['database'], Gateway: `${prefix(2)}.1`, IPPrefixLen: 24, MacAddress: `02:42:0a:d6:${(third + 2).toString(16).padStart(2, '0')}:02`, DNSNames: ['db', 'database', id.slice(0, 12)] });
+    // As dockerd answers API 1.43: the short ID (also the hostname) after the asked-for aliases; `run` sends no IPAMConfig nor DriverOpts.
+    expect(net.Networks.appnet).toMatchObject({ IPAMConfig: null, Links: null, Aliases: ['database', id.slice(0, 12)], DriverOpts: null, Gateway: `${prefix(2)}.1`, IPPrefixLen: 24, MacAddress: `02:42:0a:d6:${(third + 2).toString(16).padStart(2, '0')}:02`, DNSNames: ['db', 'database', id.slice(0, 12)] });
     expect(net.Networks.appnet.EndpointID).toMatch(/^[0-9a-f]{64}$/);
     expect(net.SandboxKey).toBe(join(d.execRoot, 'netns', id.slice(0, 12)));
     expect(net.IPAddress).toBe('');
@@ -283,13 +284,21 @@ s.bind(53,${JSON.stringify(upstreamIp)},()=>console.log('ready'));`;
     expect(ok(['exec', 'peer', 'ping', '-c', '1', '-W', '2', 'dbalias'])).toContain('1 packets received');
     const nets = JSON.parse(inspect('db', '{{json .NetworkSettings.Networks}}'));
     expect(Object.keys(nets).sort()).toEqual(['appnet', 'second']);
+    // What the docker CLI's connect sends, kept as dockerd keeps it: an empty IPAMConfig and DriverOpts, the aliases given.
+    const dbId = inspect('db', '{{.Id}}').slice(0, 12);
+    expect(nets.second).toMatchObject({ IPAMConfig: {}, Links: null, Aliases: ['dbalias', dbId], DriverOpts: {} });
     const shown = JSON.parse(ok(['network', 'inspect', 'second']))[0].Containers;
     expect(Object.values(shown).map((c) => (c as { Name: string }).Name).sort()).toEqual(['db', 'peer']);
     // A container of the default bridge, which has no name resolution, gets it by connecting.
     ok(['run', '-d', '--name', 'onbridge', IMG, 'sleep', '120']);
     expect(d.docker(['exec', 'onbridge', 'ping', '-c', '1', '-W', '1', 'peer']).stderr).toContain("bad address 'peer'");
-    ok(['network', 'connect', 'second', 'onbridge']);
+    ok(['network', 'connect', '--ip', `${prefix(5)}.77`, 'second', 'onbridge']);
     expect(ok(['exec', 'onbridge', 'ping', '-c', '1', '-W', '2', 'peer'])).toContain('1 packets received');
+    const onbridge = JSON.parse(inspect('onbridge', '{{json .NetworkSettings.Networks}}'));
+    const obId = inspect('onbridge', '{{.Id}}').slice(0, 12);
+    // The default bridge gets no aliases; the user network the short ID alone (no --alias), the address asked for.
+    expect(onbridge.bridge).toMatchObject({ IPAMConfig: null, Aliases: null, DriverOpts: null });
+    expect(onbridge.second).toMatchObject({ IPAMConfig: { IPv4Address: `${prefix(5)}.77` }, Aliases: [obId], DriverOpts: {}, IPAddress: `${prefix(5)}.77` });
     ok(['network', 'disconnect', 'second', 'onbridge']);
     expect(ok(['exec', 'onbridge', 'cat', '/etc/resolv.conf'])).not.toContain(`nameserver ${prefix(5)}.1`);
     ok(['rm', '-f', 'onbridge']);
@@ -467,7 +476,9 @@ s.bind(53,${JSON.stringify(upstreamIp)},()=>console.log('ready'));`;
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     expect(d.berth(['network', 'create', '--subnet', subnet(7), '--gateway', '10.0.0.1', 'badgw']).stderr).toContain('no matching subnet for gateway 10.0.0.1');
     d.berth(['network', 'connect', '--alias', 'pp', 'viaberth', 'ported']);
-    expect(inspect('ported', '{{json .NetworkSettings.Networks.viaberth.Aliases}}')).toBe('["pp"]');
+    // The docker CLI's body, so the same endpoint as docker's connect makes.
+    expect(JSON.parse(inspect('ported', '{{json .NetworkSettings.Networks.viaberth}}'))).toMatchObject({ IPAMConfig: {}, Links: null, DriverOpts: {} });
+    expect(inspect('ported', '{{json .NetworkSettings.Networks.viaberth.Aliases}}')).toBe(`["pp","${inspect('ported', '{{.Id}}').slice(0, 12)}"]`);
     expect(d.berth(['network', 'disconnect', 'viaberth', 'ported']).status).toBe(0);
     ok(['rm', '-f', 'ported']);
     ok(['network', 'create', '--subnet', subnet(7), '--label', 'gone=yes', 'prunable']);
