@@ -96,7 +96,8 @@ export function parseBind(raw: string): MountPoint {
   if (propagation) throw badRequest(`${invalidSpec(raw)}: ${mountConfig('volume', 'field BindOptions must not be specified')}`);
   // A relative path is read as a volume name, which it cannot be: Docker's hint about absolute paths.
   if (source && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(source)) throw badRequest(invalidVolumeName(source));
-  return volumePoint(source, target, rw, mode, !opts.includes('nocopy'));
+  // dockerd's setBindModeIfNull: a local volume from Binds or Mounts without a mode shows Mode "z" (image and Config.Volumes ones '').
+  return volumePoint(source, target, rw, mode || 'z', !opts.includes('nocopy'));
 }
 
 interface ApiMount {
@@ -155,7 +156,7 @@ export function parseApiMount(m: ApiMount, exists: (path: string) => boolean): M
     if (driver && driver !== 'local') throw notFound(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
     const driverOpts = m.VolumeOptions?.DriverConfig?.Options ?? null;
     validateDriverOptions(driverOpts);
-    return { ...volumePoint(source, target, rw, '', !m.VolumeOptions?.NoCopy), VolumeLabels: m.VolumeOptions?.Labels ?? null, DriverOptions: driverOpts };
+    return { ...volumePoint(source, target, rw, 'z', !m.VolumeOptions?.NoCopy), VolumeLabels: m.VolumeOptions?.Labels ?? null, DriverOptions: driverOpts };
   }
   if (source) throw badRequest(mountConfig(type, 'field Source must not be specified'));
   const t = m.TmpfsOptions ?? {};

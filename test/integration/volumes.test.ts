@@ -259,6 +259,25 @@ describe.skipIf(!hasDocker)('volumes and mounts through the docker CLI', () => {
     ok(['volume', 'rm', 'nocp', 'nocp2']);
   });
 
+  it('shows volume Labels and mount Modes as dockerd: Labels as sent (null when made by -v), the anonymous label; Mode z for -v and --mount volumes', async () => {
+    // The docker CLI 23+ leaves out empty Labels (20.10's sent {}): dockerd keeps what came, nil or empty.
+    ok(['volume', 'create', 'plainlabels']);
+    const labels = (name: string): unknown => JSON.parse(ok(['volume', 'inspect', name]))[0].Labels;
+    expect(labels('plainlabels')).toBeNull();
+    expect((await d.api('POST', '/v1.43/volumes/create', { Name: 'emptylabels', Labels: {} })).status).toBe(201);
+    expect(labels('emptylabels')).toEqual({});
+    const anon = ok(['volume', 'create']).trim();
+    expect(labels(anon)).toEqual({ 'com.docker.volume.anonymous': '' });
+    ok(['create', '--name', 'modes', '-v', 'bymount:/a', '-v', 'romount:/r:ro', '--mount', 'type=volume,source=viamount,target=/b', '--mount', 'type=volume,target=/c', '-v', '/d', '-v', `${hostDir}:/h`, IMG]);
+    expect(labels('bymount')).toBeNull();
+    const mounts = JSON.parse(ok(['inspect', '-f', '{{json .Mounts}}', 'modes'])) as Array<{ Destination: string; Mode: string; Name?: string }>;
+    const mode = Object.fromEntries(mounts.map((m) => [m.Destination, m.Mode]));
+    expect(mode).toEqual({ '/a': 'z', '/r': 'ro', '/b': 'z', '/c': 'z', '/d': '', '/h': '' });
+    for (const dest of ['/c', '/d']) expect(labels(mounts.find((m) => m.Destination === dest)!.Name!)).toEqual({ 'com.docker.volume.anonymous': '' });
+    ok(['rm', '-v', 'modes']);
+    ok(['volume', 'rm', 'plainlabels', 'emptylabels', anon, 'bymount', 'romount', 'viamount']);
+  });
+
   it('turns an image VOLUME into an anonymous volume shown in inspect Mounts, filled from the image', () => {
     ok(['run', '--name', 'imgvol', WITH_VOLUME, 'cat', '/srv/app.conf']);
     const mounts = JSON.parse(ok(['inspect', '-f', '{{json .Mounts}}', 'imgvol']));

@@ -20,6 +20,16 @@ describe('-v / Binds parsing (moby linux parser)', () => {
     expect(parseBind('/h:/c:z').RW).toBe(true);
   });
 
+  it("gives local volumes from Binds and Mounts dockerd's Mode z when none is given, binds their own", () => {
+    expect(parseBind('data:/d').Mode).toBe('z');
+    expect(parseBind('/anon').Mode).toBe('z');
+    expect(parseBind('data:/d:ro').Mode).toBe('ro');
+    expect(parseBind('/h:/c').Mode).toBe('');
+    expect(parseApiMount({ Type: 'volume', Source: 'vv', Target: '/v' }, () => true).Mode).toBe('z');
+    expect(parseApiMount({ Type: 'volume', Target: '/v' }, () => true).Mode).toBe('z');
+    expect(planMounts({ binds: [], mounts: [], tmpfs: {}, volumesFrom: [], volumes: ['/img'] }, { exists: () => true, mountsOf: () => [] }).find((m) => m.Destination === '/img')?.Mode).toBe('');
+  });
+
   it('refuses what dockerd refuses, with its messages', () => {
     expect(err(() => parseBind('rel/dir:/x')).message).toMatch(/^create rel\/dir: "rel\/dir" includes invalid characters for a local volume name/);
     expect(err(() => parseBind('/a:/b:bogus')).message).toBe('invalid mode: bogus');
