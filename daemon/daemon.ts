@@ -35,6 +35,8 @@ import { buildContainers, pullForBuild } from './build/backend';
 import { summarizeContainer } from './containers/inspect';
 import { ContainerMounts } from './volumes/container-mounts';
 import { VolumeStore } from './volumes/store';
+import { DEFAULT_CAPABILITIES } from './runtime/defaults';
+import { processSecurity } from './security/container-seccomp';
 
 export interface RunningDaemon {
   shutdown(): Promise<void>;
@@ -104,6 +106,8 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
     { ulimits: cfg.defaultUlimits },
   );
   await containers.reconcile();
+  // Docker's default filter for the default capabilities, compiled before the first start needs it.
+  setImmediate(() => processSecurity({}, DEFAULT_CAPABILITIES));
   const execs = new ExecManager(
     cgroups,
     log,

@@ -77,6 +77,8 @@ export const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
 export const BPF_CGROUP_DEVICE = 6;
 /** More programs may be attached to the cgroup and its descendants; all of them must allow. */
 export const BPF_F_ALLOW_MULTI = 2;
+const SYS_seccomp = 317;
+const SECCOMP_SET_MODE_FILTER = 1;
 
 // Terminal ioctls (asm-generic/ioctls.h).
 export const TIOCSCTTY = 0x540e;
@@ -127,6 +129,7 @@ const libc = new ffi.DynamicLibrary('libc.so.6');
 const syscall2 = ffi.ForeignFunction(libc.get('syscall'), 'long', ['long', 'string', 'string']);
 const syscallInts = ffi.ForeignFunction(libc.get('syscall'), 'long', ['long', 'long', 'long', 'long']);
 const syscallIntPtr = ffi.ForeignFunction(libc.get('syscall'), 'long', ['long', 'long', 'pointer']);
+const syscallIntsPtr = ffi.ForeignFunction(libc.get('syscall'), 'long', ['long', 'long', 'long', 'pointer']);
 const ioctlPtr = ffi.ForeignFunction(libc.get('ioctl'), 'int', ['int', 'ulong', 'pointer']);
 const ioctlInt = ffi.ForeignFunction(libc.get('ioctl'), 'int', ['int', 'ulong', 'ulong']);
 
@@ -334,6 +337,18 @@ export function setRlimit(resource: number, soft: number, hard: number): void {
   limits.writeBigUInt64LE(BigInt.asUintN(64, BigInt(soft)), 0);
   limits.writeBigUInt64LE(BigInt.asUintN(64, BigInt(hard)), 8);
   check(lib.prlimit(0, resource, ptr(limits), ref.NULL as ref.Pointer<unknown>), 'prlimit', [resource, soft, hard]);
+}
+
+/**
+ * Installs a seccomp filter (struct sock_filter[]) on the calling thread, which the command it
+ * starts inherits. Needs CAP_SYS_ADMIN or no_new_privs.
+ */
+export function seccompSetFilter(program: Buffer, flags: number): void {
+  // struct sock_fprog: the instruction count, then (aligned) a pointer to them.
+  const fprog = Buffer.alloc(16);
+  fprog.writeUInt16LE(program.length / 8, 0);
+  ref.writePointer(fprog, 8, program);
+  check(Number(syscallIntsPtr(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, ptr(fprog))), 'seccomp', ['SECCOMP_SET_MODE_FILTER', flags]);
 }
 
 export function kill(pid: number, signal: number): void {

@@ -14,6 +14,11 @@ const NAMES = [
 
 const ALL = 'ALL';
 
+/** CAP_ names of capability numbers, for rules written with names (seccomp profiles). */
+export function capabilityNames(caps: readonly number[]): string[] {
+  return caps.map((c) => NAMES[c]).filter((n): n is string => n !== undefined);
+}
+
 /** As moby's NormalizeLegacyCapabilities: upper case, `CAP_` added, `ALL` kept; the first unknown name otherwise. */
 function normalize(list: readonly string[]): { names: string[] } | { unknown: string } {
   const names: string[] = [];

@@ -4,6 +4,7 @@ import { mergeHealthcheck, parseHealthcheck, type HealthConfig } from '../health
 import { badRequest } from '../server/errors';
 import { parseNetworkMode, type EndpointConfig } from '../network/manager';
 import { newId } from '../util/ids';
+import { parseSecurityOpt } from '../security/security-opt';
 import { checkCapabilities } from './capabilities';
 import { checkDeviceMappings } from './devices';
 import { validateRestartPolicy } from './restart-policy';
@@ -198,6 +199,8 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
   };
   checkCapabilities(hostConfig.CapAdd, hostConfig.CapDrop);
   checkDeviceMappings(hostConfig.Devices as unknown[]);
+  // Kept as given (inspect shows them so); a bad one fails the create with dockerd's words.
+  parseSecurityOpt(stringList(hc, 'SecurityOpt', 'HostConfig'));
 
   return {
     Id: id,

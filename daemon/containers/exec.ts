@@ -7,6 +7,7 @@ import { containerEvent } from '../events/container';
 import { DEFAULT_CAPABILITIES, privilegedCapabilities } from '../runtime/defaults';
 import { SparePool } from '../runtime/spare-pool';
 import { spawnExecInit, startInit, StartFailure, type Spawned } from '../runtime/spawn';
+import { processSecurity } from '../security/container-seccomp';
 import { containerCapabilities } from './capabilities';
 import { conflict, notFound } from '../server/errors';
 import { setWindowSize } from '../../native/libc';
@@ -129,7 +130,10 @@ export class ExecManager {
     const cfg = inst.config;
     containerEvent(this.bus, c, `exec_start: ${cfg.Cmd.join(' ')}`, { execID: inst.ID });
     // Docker's execs get the container's capabilities (its --cap-add and --cap-drop; all for a privileged container), all with exec --privileged.
-    const capabilities = cfg.Privileged ? privilegedCapabilities() : containerCapabilities(c.HostConfig);
+    const own = containerCapabilities(c.HostConfig);
+    const capabilities = cfg.Privileged ? privilegedCapabilities() : own;
+    // The container's filter and no-new-privileges, whatever the exec's own privileges (as runc exec).
+    const security = processSecurity(c.HostConfig, own);
     // Spares keep Docker's default set in their bounding set: a set within it (--cap-drop) can use
     // one, a wider one needs a fresh init.
     const init = capabilities.every((cap) => DEFAULT_CAPABILITIES.includes(cap)) ? (this.pool.take() ?? spawnExecInit(DEFAULT_CAPABILITIES)) : spawnExecInit();
@@ -147,6 +151,7 @@ export class ExecManager {
           rlimits: this.rlimits(c),
           cgroupJoin: this.cgroups.joinFiles(c.Id),
           tty: cfg.Tty,
+          ...security,
         },
       });
     } catch (e) {

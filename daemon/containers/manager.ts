@@ -14,6 +14,7 @@ import type { InitMount } from '../runtime/init-spec';
 import { SparePool } from '../runtime/spare-pool';
 import { spawnContainerInit, startInit, StartFailure, type Spawned } from '../runtime/spawn';
 import { MASKED_PATHS, READONLY_PATHS } from '../runtime/defaults';
+import { processSecurity } from '../security/container-seccomp';
 import { containerCapabilities } from './capabilities';
 import { containerDevices } from './devices';
 import { sysctlRefusal } from './sysctls';
@@ -270,6 +271,9 @@ export class ContainerManager {
     const rlimits = this.rlimits(c);
     // Before the cgroup: a device the host lacks fails the start with nothing made.
     const devices = containerDevices(hc, this.log, c.Id);
+    const capabilities = containerCapabilities(hc);
+    // A profile that does not compile fails the start before anything is set up, as in dockerd.
+    const security = processSecurity(hc, capabilities);
     let cgroupJoin: string[];
     try {
       cgroupJoin = await this.cgroups.create(c.Id, cgroupLimits(hc), devices.rules);
@@ -317,7 +321,7 @@ export class ContainerManager {
           shmSize: typeof hc.ShmSize === 'number' && hc.ShmSize > 0 ? hc.ShmSize : undefined,
           sysctls,
           stdin: c.Config.OpenStdin,
-          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities: containerCapabilities(hc), rlimits, cgroupJoin, tty: c.Config.Tty },
+          process: { args: [c.Path, ...c.Args], env, cwd: c.Config.WorkingDir || '/', user: c.Config.User, capabilities, rlimits, cgroupJoin, tty: c.Config.Tty, ...security },
         });
       const size = hc.ConsoleSize as [number, number] | undefined;
       if (spawned.console !== null && size && size[0] > 0 && size[1] > 0) libc.setWindowSize(spawned.console, size[0], size[1]);

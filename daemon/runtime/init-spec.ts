@@ -44,6 +44,10 @@ export interface ProcessSpec {
   rlimits: Array<{ type: number; soft: number; hard: number }>;
   /** Give the process a terminal from the container's own devpts; the daemon takes its master end. */
   tty: boolean;
+  /** The container's seccomp filter, compiled by the daemon: struct sock_filter[] in base64 and seccomp(2) flags. */
+  seccomp?: { filter: string; flags: number };
+  /** --security-opt no-new-privileges: PR_SET_NO_NEW_PRIVS before the command starts. */
+  noNewPrivileges?: boolean;
 }
 
 /** Start a container: the init builds its namespaces and root filesystem. */

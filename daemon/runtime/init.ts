@@ -253,12 +253,17 @@ function becomeUser(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean): 
   // While the init still holds its capabilities (raising a hard limit needs CAP_SYS_RESOURCE), as runc sets them on its init.
   for (const r of p.rlimits) setRlimit(r);
   dropCapabilities(p.capabilities);
+  // As runc: without no_new_privs installing a filter needs CAP_SYS_ADMIN, so it comes before the
+  // credentials change (the profile must allow what follows); with it, as late as can be.
+  if (p.noNewPrivileges) libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1);
+  else installSeccomp(p);
   libc.setgroups(user.groups);
   libc.setresgid(user.gid, user.gid, user.gid);
   libc.setresuid(user.uid, user.uid, user.uid);
   if (user.uid === 0) libc.capset(p.capabilities);
   // Containers die with the daemon (set after the uid change, which clears it).
   libc.prctl(libc.PR_SET_PDEATHSIG, 9);
+  if (p.noNewPrivileges) installSeccomp(p);
   return { path, env, tty };
 }
 
@@ -271,6 +276,19 @@ function setRlimit(r: ProcessSpec['rlimits'][number]): void {
   } catch (e) {
     const code = (e as libc.SyscallError).code;
     throw new StartError(`error during container init: error setting rlimits for ready process: error setting rlimit type ${r.type}: ${ERRNO_TEXT[code] ?? code}`, 128);
+  }
+}
+
+/**
+ * The daemon's compiled filter on this thread: the command inherits it through execve or
+ * posix_spawn (only this thread's filter matters, as for the credentials).
+ */
+function installSeccomp(p: ProcessSpec): void {
+  if (!p.seccomp) return;
+  try {
+    libc.seccompSetFilter(Buffer.from(p.seccomp.filter, 'base64'), p.seccomp.flags);
+  } catch (e) {
+    throw new StartError(`error loading seccomp filter into kernel: ${(e as Error).message}`, 1);
   }
 }
 

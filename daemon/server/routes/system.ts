@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { cpus, hostname, release, totalmem } from 'os';
 import { readFileSync } from 'fs';
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION } from '../app';
+import { SECCOMP_ENABLED } from '../../security/container-seccomp';
 
 export interface SystemDeps {
   counts(): { containers: number; running: number; paused: number; stopped: number; images: number };
@@ -115,7 +116,8 @@ export function registerSystemRoutes(app: FastifyInstance, deps: SystemDeps): vo
       ContainerdCommit: { ID: '', Expected: '' },
       RuncCommit: { ID: '', Expected: '' },
       InitCommit: { ID: '', Expected: '' },
-      SecurityOptions: deps.cgroupVersion === 2 ? ['name=cgroupns'] : [],
+      // dockerd's order: apparmor, seccomp, selinux, userns, rootless, cgroupns (this host has no AppArmor or SELinux).
+      SecurityOptions: [...(SECCOMP_ENABLED ? ['name=seccomp,profile=builtin'] : []), ...(deps.cgroupVersion === 2 ? ['name=cgroupns'] : [])],
       Warnings: [],
     };
   });
