@@ -153,13 +153,17 @@ describe.skipIf(!hasDocker)('volumes and mounts through the docker CLI', () => {
       const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
     };
+    // Other test files' daemons come and go meanwhile (their network namespaces, say): their dirs are not looked at.
+    const others = (point: string): boolean =>
+      ['berth-test-', 'berth-vol-host-'].some((p) => point.startsWith(join(tmpdir(), p))) && !point.startsWith(d.dirs.base) && !point.startsWith(hostDir);
     // Mount points, filesystems and sources of the host's mount table (IDs differ run to run).
     const hostMounts = (): string[] =>
       readFileSync('/proc/self/mountinfo', 'utf8')
         .split('\n')
         .filter(Boolean)
-        .map((l) => {
-          const f = l.split(' ');
+        .map((l) => l.split(' '))
+        .filter((f) => !others(f[4]))
+        .map((f) => {
           const sep = f.indexOf('-');
           return `${f[4]} ${f[sep + 1]} ${f[sep + 2]}`;
         });
