@@ -131,8 +131,11 @@ export async function startDaemon(cfg: DaemonConfig, log: Logger): Promise<Runni
       return { containers: all.length, running, paused, stopped: all.length - running - paused, images: images.list().length };
     },
     cgroupVersion: cgroups.version,
+    cgroupMount: '/sys/fs/cgroup',
     dataRoot: cfg.dataRoot,
     daemonId,
+    insecureRegistries: cfg.insecureRegistries,
+    registryMirrors: cfg.registryMirrors,
   });
   registerContainerRoutes(app, hijack, {
     containers,

@@ -1,11 +1,11 @@
 // berthd itself: one daemon per socket, a clean shutdown, state that survives a restart.
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxArchive } from '../helpers/busybox-image';
-import { BERTHD, leftovers, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { BERTHD, leftovers, startDaemon, stopAndCheck, type TestDaemon } from '../helpers/daemon';
 
 const IMG = 'berthdaemon/busybox:latest';
 
@@ -44,6 +44,43 @@ describe('berthd lifecycle', () => {
     const nowhere = await d.api<{ message: string }>('GET', '/v1.43/nowhere');
     expect(nowhere.status).toBe(404);
     expect(nowhere.body.message).toBe('page not found');
+  });
+
+  it("fills info from the host as dockerd does: cgroup features, their warnings, OS version, backing filesystem; the registry settings", async () => {
+    const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const has = (p: string): boolean => existsSync(`/sys/fs/cgroup/${p}`);
+    const info = (await d.api<Record<string, unknown>>('GET', '/info')).body;
+    if (!v2) {
+      expect(info).toMatchObject({ MemoryLimit: has('memory/memory.limit_in_bytes'), SwapLimit: has('memory/memory.memsw.limit_in_bytes'), OomKillDisable: has('memory/memory.oom_control'), CpuCfsQuota: has('cpu/cpu.cfs_quota_us'), CPUSet: has('cpuset/cpuset.cpus') });
+      expect(info.KernelMemoryTCP).toBe(has('memory/memory.kmem.tcp.limit_in_bytes') ? true : undefined);
+      expect((info.Warnings as string[]).includes('WARNING: No swap limit support')).toBe(!has('memory/memory.memsw.limit_in_bytes'));
+    }
+    const forwarding = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '1';
+    expect((info.Warnings as string[]).includes('WARNING: IPv4 forwarding is disabled')).toBe(!forwarding);
+    expect(info.OSVersion).toBe(/^VERSION_ID="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '');
+    const magic = spawnSync('stat', ['-f', '-c', '%t', d.dataRoot], { encoding: 'utf8' }).stdout.trim();
+    if (magic === 'ef53') expect((info.DriverStatus as string[][])[0]).toEqual(['Backing Filesystem', 'extfs']);
+    expect(info.RegistryConfig).toEqual({
+      AllowNondistributableArtifactsCIDRs: [],
+      AllowNondistributableArtifactsHostnames: [],
+      InsecureRegistryCIDRs: ['127.0.0.0/8'],
+      IndexConfigs: { 'docker.io': { Name: 'docker.io', Mirrors: [], Secure: true, Official: true } },
+      Mirrors: [],
+    });
+    // The docker CLI's own rendering of what it got: its warnings go to stderr, as with dockerd.
+    const cli = d.docker(['info']);
+    for (const w of info.Warnings as string[]) expect(cli.stderr).toContain(w);
+    const other = await startDaemon(undefined, { args: ['--insecure-registry', 'reg.example:5000', '--insecure-registry', '10.77.0.0/16', '--registry-mirror', 'https://mirror.example'] });
+    try {
+      expect(JSON.parse(other.docker(['info', '--format', '{{json .RegistryConfig}}']).stdout)).toMatchObject({
+        InsecureRegistryCIDRs: ['10.77.0.0/16', '127.0.0.0/8'],
+        IndexConfigs: { 'reg.example:5000': { Secure: false, Official: false }, 'docker.io': { Mirrors: ['https://mirror.example/'] } },
+        Mirrors: ['https://mirror.example/'],
+      });
+      expect(other.docker(['info']).stdout).toContain(' Registry Mirrors:\n  https://mirror.example/\n');
+    } finally {
+      await stopAndCheck(other);
+    }
   });
 
   it('refuses a second daemon on the same socket and pidfile', () => {

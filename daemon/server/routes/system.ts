@@ -1,22 +1,62 @@
 // /_ping, /version, /info.
 import type { FastifyInstance } from 'fastify';
 import { cpus, hostname, release, totalmem } from 'os';
-import { readFileSync } from 'fs';
+import { readFileSync, statfsSync } from 'fs';
+import { cgroupFeatures, infoWarnings } from '../../cgroups/sysinfo';
+import { registryServiceConfig } from '../../registry/service-config';
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION } from '../app';
 import { SECCOMP_ENABLED } from '../../security/container-seccomp';
 
 export interface SystemDeps {
   counts(): { containers: number; running: number; paused: number; stopped: number; images: number };
   cgroupVersion: 1 | 2;
+  /** Where the cgroup hierarchies are mounted (/sys/fs/cgroup). */
+  cgroupMount: string;
   dataRoot: string;
   daemonId: string;
+  insecureRegistries: string[];
+  registryMirrors: string[];
 }
 
-function osName(): string {
+/** A field of /etc/os-release (PRETTY_NAME, VERSION_ID), unquoted; undefined when absent. */
+function osRelease(key: string): string | undefined {
   try {
-    return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
+    return new RegExp(`^${key}="?([^"\n]*)"?`, 'm').exec(readFileSync('/etc/os-release', 'utf8'))?.[1];
   } catch {
-    return 'Linux';
+    return undefined;
+  }
+}
+
+/** The names moby's graphdriver gives the filesystems it knows, by statfs magic (fsmagic.go). */
+const FS_MAGIC: Record<number, string> = {
+  0x61756673: 'aufs',
+  0x9123683e: 'btrfs',
+  0x28cd3d45: 'cramfs',
+  0xf15f: 'ecryptfs',
+  0xef53: 'extfs',
+  0xf2f52010: 'f2fs',
+  0x47504653: 'gpfs',
+  0x72b6: 'jffs2',
+  0x3153464a: 'jfs',
+  0x6969: 'nfs',
+  0x858458f6: 'ramfs',
+  0x52654973: 'reiserfs',
+  0x517b: 'smb',
+  0x73717368: 'squashfs',
+  0x01021994: 'tmpfs',
+  0xa501fcf5: 'vxfs',
+  0x58465342: 'xfs',
+  0x2fc12fc1: 'zfs',
+  0x794c7630: 'overlayfs',
+  0x65735546: 'fuse',
+};
+
+/** overlay2's "Backing Filesystem": what the data root lives on. */
+function backingFilesystem(dir: string): string {
+  try {
+    return FS_MAGIC[statfsSync(dir).type] ?? '<unknown>';
+  } catch {
+    return '<unknown>';
   }
 }
 
@@ -57,6 +97,12 @@ export function registerSystemRoutes(app: FastifyInstance, deps: SystemDeps): vo
 
   app.get('/info', async () => {
     const n = deps.counts();
+    const f = cgroupFeatures(deps.cgroupMount, deps.cgroupVersion);
+    const net = {
+      ipv4Forwarding: readSysctl('/proc/sys/net/ipv4/ip_forward') === '1',
+      bridgeNfIptables: readSysctl('/proc/sys/net/bridge/bridge-nf-call-iptables') === '1',
+      bridgeNfIp6tables: readSysctl('/proc/sys/net/bridge/bridge-nf-call-ip6tables') === '1',
+    };
     return {
       ID: deps.daemonId,
       Containers: n.containers,
@@ -66,23 +112,26 @@ export function registerSystemRoutes(app: FastifyInstance, deps: SystemDeps): vo
       Images: n.images,
       Driver: 'overlay2',
       DriverStatus: [
-        ['Backing Filesystem', 'extfs'],
+        ['Backing Filesystem', backingFilesystem(deps.dataRoot)],
         ['Supports d_type', 'true'],
       ],
       Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
-      MemoryLimit: true,
-      SwapLimit: deps.cgroupVersion === 2,
-      CpuCfsPeriod: true,
-      CpuCfsQuota: true,
-      CPUShares: true,
-      CPUSet: true,
-      PidsLimit: true,
-      IPv4Forwarding: readSysctl('/proc/sys/net/ipv4/ip_forward') === '1',
-      BridgeNfIptables: readSysctl('/proc/sys/net/bridge/bridge-nf-call-iptables') === '1',
-      BridgeNfIp6tables: readSysctl('/proc/sys/net/bridge/bridge-nf-call-ip6tables') === '1',
+      MemoryLimit: f.memoryLimit,
+      SwapLimit: f.swapLimit,
+      // Left out when false, as dockerd's omitempty does.
+      ...(f.kernelMemory ? { KernelMemory: true } : {}),
+      ...(f.kernelMemoryTCP ? { KernelMemoryTCP: true } : {}),
+      CpuCfsPeriod: f.cpuCfs,
+      CpuCfsQuota: f.cpuCfs,
+      CPUShares: f.cpuShares,
+      CPUSet: f.cpuset,
+      PidsLimit: f.pidsLimit,
+      IPv4Forwarding: net.ipv4Forwarding,
+      BridgeNfIptables: net.bridgeNfIptables,
+      BridgeNfIp6tables: net.bridgeNfIp6tables,
       Debug: false,
       NFd: 0,
-      OomKillDisable: deps.cgroupVersion === 1,
+      OomKillDisable: f.oomKillDisable,
       NGoroutines: 0,
       SystemTime: new Date().toISOString(),
       LoggingDriver: 'json-file',
@@ -90,12 +139,12 @@ export function registerSystemRoutes(app: FastifyInstance, deps: SystemDeps): vo
       CgroupVersion: String(deps.cgroupVersion),
       NEventsListener: 0,
       KernelVersion: release(),
-      OperatingSystem: osName(),
-      OSVersion: '',
+      OperatingSystem: osRelease('PRETTY_NAME') ?? 'Linux',
+      OSVersion: osRelease('VERSION_ID') ?? '',
       OSType: 'linux',
       Architecture: 'x86_64',
       IndexServerAddress: 'https://index.docker.io/v1/',
-      RegistryConfig: { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null, InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: null },
+      RegistryConfig: registryServiceConfig(deps.insecureRegistries, deps.registryMirrors),
       NCPU: cpus().length,
       MemTotal: totalmem(),
       GenericResources: null,
@@ -118,7 +167,7 @@ export function registerSystemRoutes(app: FastifyInstance, deps: SystemDeps): vo
       InitCommit: { ID: '', Expected: '' },
       // dockerd's order: apparmor, seccomp, selinux, userns, rootless, cgroupns (this host has no AppArmor or SELinux).
       SecurityOptions: [...(SECCOMP_ENABLED ? ['name=seccomp,profile=builtin'] : []), ...(deps.cgroupVersion === 2 ? ['name=cgroupns'] : [])],
-      Warnings: [],
+      Warnings: infoWarnings(f, deps.cgroupVersion, net),
     };
   });
 }
