@@ -2,6 +2,7 @@
 // and health probes), as dockerd's WithSeccomp decides: none when privileged or unconfined,
 // else the profile asked for or Docker's default, for the container's capabilities. Filters are
 // compiled here once per (profile, capability set) and kept: the init only installs the bytes.
+import { readFileSync } from 'fs';
 import { release } from 'os';
 import { capabilityNames } from '../containers/capabilities';
 import type { ProcessSpec } from '../runtime/init-spec';
@@ -16,13 +17,24 @@ type Seccomp = NonNullable<ProcessSpec['seccomp']>;
 const CACHE_SIZE = 64;
 const cache = new Map<string, Seccomp | null>();
 
-/** Whether containers get a filter at all on this host (docker info lists seccomp then). */
-export const SECCOMP_ENABLED = seccompSupported(process.arch);
+/** Whether containers get a filter at all on this host (docker info lists seccomp then): a kernel with seccomp, an architecture with a table. */
+export const SECCOMP_ENABLED = seccompSupported(process.arch) && kernelHasSeccomp();
+
+function kernelHasSeccomp(): boolean {
+  try {
+    return /^Seccomp:/m.test(readFileSync('/proc/self/status', 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 /** What the init applies before the command starts, for a container with `hc` and capability set `caps`. */
 export function processSecurity(hc: { SecurityOpt?: unknown; Privileged?: boolean }, caps: number[]): Pick<ProcessSpec, 'seccomp' | 'noNewPrivileges'> {
   const opts = parseSecurityOpt(hc.SecurityOpt as string[] | null | undefined);
-  const seccomp = hc.Privileged || opts.seccomp === 'unconfined' || !SECCOMP_ENABLED ? null : filterFor(opts.seccomp, caps);
+  const builtin = opts.seccomp === 'builtin' || opts.seccomp === '';
+  // dockerd without seccomp: the default profile is dropped (with a warning there), a custom one refused.
+  if (!SECCOMP_ENABLED && !hc.Privileged && !builtin && opts.seccomp !== 'unconfined') throw serverError('seccomp is not enabled in your kernel, cannot run a custom seccomp profile');
+  const seccomp = hc.Privileged || opts.seccomp === 'unconfined' || !SECCOMP_ENABLED ? null : filterFor(builtin ? 'builtin' : opts.seccomp, caps);
   return { ...(seccomp ? { seccomp } : {}), ...(opts.noNewPrivileges ? { noNewPrivileges: true } : {}) };
 }
 
@@ -37,7 +49,7 @@ function filterFor(profile: string, caps: number[]): Seccomp | null {
   }
   let compiled;
   try {
-    const parsed = profile === 'builtin' || profile === '' ? (DEFAULT_PROFILE as SeccompProfile) : parseProfile(profile);
+    const parsed = profile === 'builtin' ? (DEFAULT_PROFILE as SeccompProfile) : parseProfile(profile);
     compiled = compileProfile(parsed, { arch: process.arch, capabilities: capabilityNames(caps), kernel: release() });
   } catch (e) {
     // dockerd fails the start with the profile's error (a 500).
