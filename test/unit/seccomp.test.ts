@@ -151,6 +151,20 @@ describe("Docker's default profile with Docker's default capabilities", () => {
   });
 });
 
+describe('on an arm64 host', () => {
+  const f = compileProfile(DEFAULT, { arch: 'arm64', capabilities: DEFAULT_CAPS, kernel: KERNEL });
+  const prog = f?.program as Buffer;
+
+  it("checks aarch64 calls against asm-generic's numbers, and kills x86 ones", () => {
+    expect(nr('unshare', 'aarch64')).toBe(97);
+    for (const name of ['read', 'write', 'openat', 'mkdirat', 'execve', 'exit_group']) expect(run(prog, { nr: nr(name, 'aarch64'), arch: AARCH64 })).toBe(ALLOW);
+    for (const name of ['unshare', 'mount', 'setns']) expect(run(prog, { nr: nr(name, 'aarch64'), arch: AARCH64 })).toBe(errno(1));
+    expect(run(prog, { nr: nr('clone', 'aarch64'), arch: AARCH64, args: [CLONE_NEWUSER] })).toBe(errno(1));
+    expect(run(prog, { nr: nr('clone', 'aarch64'), arch: AARCH64, args: [SIGCHLD] })).toBe(ALLOW);
+    expect(run(prog, { nr: 1, arch: X86_64 })).toBe(KILL_THREAD);
+  });
+});
+
 describe('capability- and kernel-dependent rules', () => {
   it('lets CAP_SYS_ADMIN unshare, mount and clone namespaces', () => {
     const prog = compile(DEFAULT, [...DEFAULT_CAPS, 'CAP_SYS_ADMIN']);
