@@ -1,11 +1,11 @@
 // berthd itself: one daemon per socket, a clean shutdown, state that survives a restart.
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBusyboxArchive } from '../helpers/busybox-image';
-import { BERTHD, leftovers, startDaemon, stopAndCheck, type TestDaemon } from '../helpers/daemon';
+import { BERTHD, leftovers, ROOT, startDaemon, stopAndCheck, type TestDaemon } from '../helpers/daemon';
 
 const IMG = 'berthdaemon/busybox:latest';
 
@@ -31,8 +31,13 @@ describe('berthd lifecycle', () => {
     expect(ping.headers['builder-version']).toBe('1');
     const head = await d.api('HEAD', '/_ping');
     expect(head.status).toBe(200);
-    const version = await d.api<{ ApiVersion: string; MinAPIVersion: string; Os: string }>('GET', '/v1.43/version');
+    const version = await d.api<{ ApiVersion: string; MinAPIVersion: string; Os: string; BuildTime: string; Components: Array<{ Details: { BuildTime: string } }> }>('GET', '/v1.43/version');
     expect(version.body).toMatchObject({ ApiVersion: '1.43', MinAPIVersion: '1.24', Os: 'linux' });
+    // dockerd's BuildTime form (RFC 3339 with nanoseconds), here when the daemon was compiled; the docker CLI shows it as Built.
+    const built = statSync(join(ROOT, 'dist/daemon/server/routes/system.js')).mtime;
+    expect(version.body.BuildTime).toBe(built.toISOString().replace(/\.(\d{3})Z$/, '.$1000000+00:00'));
+    expect(version.body.Components[0].Details.BuildTime).toBe(version.body.BuildTime);
+    expect(d.docker(['version', '--format', '{{.Server.BuildTime}}']).stdout.trim()).toBe(version.body.BuildTime);
     const info = await d.api<{ Containers: number; Images: number; Driver: string; CgroupVersion: string; NCPU: number; MemTotal: number }>('GET', '/info');
     expect(info.body.Images).toBe(1);
     expect(info.body.Driver).toBe('overlay2');

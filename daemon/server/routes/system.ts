@@ -1,7 +1,7 @@
 // /_ping, /version, /info.
 import type { FastifyInstance } from 'fastify';
 import { cpus, hostname, release, totalmem } from 'os';
-import { readFileSync, statfsSync } from 'fs';
+import { readFileSync, statSync, statfsSync } from 'fs';
 import { cgroupFeatures, infoWarnings } from '../../cgroups/sysinfo';
 import { registryServiceConfig } from '../../registry/service-config';
 import { API_VERSION, BERTH_VERSION, MIN_API_VERSION } from '../app';
@@ -60,7 +60,20 @@ function backingFilesystem(dir: string): string {
   }
 }
 
+/**
+ * When this daemon was built (its compiled file's mtime), as dockerd's BuildTime reads:
+ * `date --rfc-3339=ns` with a T, which the docker CLI parses as RFC 3339.
+ */
+function buildTime(): string {
+  try {
+    return statSync(__filename).mtime.toISOString().replace(/\.(\d{3})Z$/, '.$1000000+00:00');
+  } catch {
+    return '';
+  }
+}
+
 export function registerSystemRoutes(app: FastifyInstance, deps: SystemDeps): void {
+  const built = buildTime();
   const ping = async (_req: unknown, reply: import('fastify').FastifyReply) => {
     reply.header('Builder-Version', '1');
     reply.header('Cache-Control', 'no-cache, no-store, must-revalidate');
@@ -82,7 +95,7 @@ export function registerSystemRoutes(app: FastifyInstance, deps: SystemDeps): vo
     const common = { ApiVersion: API_VERSION, Arch: 'amd64', GitCommit: 'berth', GoVersion: process.version, KernelVersion: release(), MinAPIVersion: MIN_API_VERSION, Os: 'linux', Version: BERTH_VERSION };
     return {
       Platform: { Name: 'berth' },
-      Components: [{ Name: 'Engine', Version: BERTH_VERSION, Details: { ApiVersion: API_VERSION, Arch: 'amd64', BuildTime: '', Experimental: 'false', GitCommit: 'berth', GoVersion: process.version, KernelVersion: release(), MinAPIVersion: MIN_API_VERSION, Os: 'linux' } }],
+      Components: [{ Name: 'Engine', Version: BERTH_VERSION, Details: { ApiVersion: API_VERSION, Arch: 'amd64', BuildTime: built, Experimental: 'false', GitCommit: 'berth', GoVersion: process.version, KernelVersion: release(), MinAPIVersion: MIN_API_VERSION, Os: 'linux' } }],
       Version: common.Version,
       ApiVersion: common.ApiVersion,
       MinAPIVersion: common.MinAPIVersion,
@@ -91,7 +104,7 @@ export function registerSystemRoutes(app: FastifyInstance, deps: SystemDeps): vo
       Os: common.Os,
       Arch: common.Arch,
       KernelVersion: common.KernelVersion,
-      BuildTime: '',
+      BuildTime: built,
     };
   });
 
