@@ -38,6 +38,8 @@ export interface ContainerFlags {
   cpuShares?: string;
   cpuPeriod?: string;
   cpuQuota?: string;
+  cpuRtPeriod?: string;
+  cpuRtRuntime?: string;
   cpusetCpus?: string;
   cpusetMems?: string;
   pidsLimit?: string;
@@ -287,8 +289,8 @@ export function buildContainerConfig(
     BlkioDeviceWriteIOps: [],
     CpuPeriod: num(f.cpuPeriod, '--cpu-period'),
     CpuQuota: num(f.cpuQuota, '--cpu-quota'),
-    CpuRealtimePeriod: 0,
-    CpuRealtimeRuntime: 0,
+    CpuRealtimePeriod: num(f.cpuRtPeriod, '--cpu-rt-period'),
+    CpuRealtimeRuntime: num(f.cpuRtRuntime, '--cpu-rt-runtime'),
     CpusetCpus: f.cpusetCpus ?? '',
     CpusetMems: f.cpusetMems ?? '',
     Devices: (f.device ?? []).map(parseDevice),

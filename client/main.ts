@@ -70,6 +70,8 @@ const containerFlags: OptSpec[] = [
   o('--cgroup-parent', 'string', 'Optional parent cgroup for the container'),
   o('--cpu-period', 'int', 'Limit CPU CFS (Completely Fair Scheduler) period'),
   o('--cpu-quota', 'int', 'Limit CPU CFS (Completely Fair Scheduler) quota'),
+  o('--cpu-rt-period', 'int', 'Limit CPU real-time period in microseconds'),
+  o('--cpu-rt-runtime', 'int', 'Limit CPU real-time runtime in microseconds'),
   o('-c, --cpu-shares', 'int', 'CPU shares (relative weight)'),
   o('--cpus', 'decimal', 'Number of CPUs'),
   o('--cpuset-cpus', 'string', 'CPUs in which to allow execution (0-3, 0,1)'),

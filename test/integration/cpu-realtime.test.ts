@@ -83,4 +83,12 @@ describe.skipIf(!hasDocker || !rtHost)('CPU real-time scheduling (cgroup v1)', (
     expect(rt(cpuDir(budget, 'upd'))).toBe('500000 2000');
     budget.docker(['rm', '-f', 'upd']);
   });
+
+  it("berth's own run sends them as the docker CLI does", () => {
+    const r = budget.berth(['run', '-d', '--name', 'viaberth', '--cpu-rt-period', '200000', '--cpu-rt-runtime', '2000', IMG, 'sleep', '300']);
+    expect(r.stderr).toBe('');
+    expect(rt(cpuDir(budget, 'viaberth'))).toBe('200000 2000');
+    expect(hostConfig(budget, 'viaberth')).toMatchObject({ CpuRealtimePeriod: 200000, CpuRealtimeRuntime: 2000 });
+    budget.docker(['rm', '-f', 'viaberth']);
+  });
 });
