@@ -488,7 +488,8 @@ export class NetworkManager {
       hostVeth,
       ifname,
       aliases,
-      dnsNames: n.builtin ? [] : [...new Set([name, ...aliases, shortId(c.Id)])],
+      // moby's buildEndpointDNSNames: the hostname too (dockerd 20.10-24 made it an alias).
+      dnsNames: n.builtin ? [] : [...new Set([name, ...aliases, shortId(c.Id), c.Config.Hostname])],
     };
   }
 

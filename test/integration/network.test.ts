@@ -273,6 +273,19 @@ s.bind(53,${JSON.stringify(upstreamIp)},()=>console.log('ready'));`;
     ok(['network', 'rm', 'isolated', 'inner']);
   });
 
+  it('resolves a custom hostname on a user network and shows it in Aliases and DNSNames, as dockerd', () => {
+    ok(['network', 'create', '--subnet', subnet(8), 'hostnet']);
+    const id = ok(['run', '-d', '--name', 'named', '--hostname', 'myhost', '--network', 'hostnet', IMG, 'sleep', '120']).trim();
+    const ep = JSON.parse(inspect('named', '{{json .NetworkSettings.Networks.hostnet}}'));
+    expect([ep.Aliases, ep.DNSNames]).toEqual([
+      [id.slice(0, 12), 'myhost'],
+      ['named', id.slice(0, 12), 'myhost'],
+    ]);
+    expect(ok(['run', '--rm', '--network', 'hostnet', IMG, 'ping', '-c', '1', '-W', '2', 'myhost'])).toContain('1 packets received');
+    ok(['rm', '-f', 'named']);
+    ok(['network', 'rm', 'hostnet']);
+  });
+
   it('connects a running container to a second network and disconnects it again', () => {
     ok(['network', 'create', '--subnet', subnet(5), 'second']);
     ok(['run', '-d', '--name', 'peer', '--network', 'second', IMG, 'sleep', '120']);
