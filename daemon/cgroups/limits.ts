@@ -60,6 +60,13 @@ export function sharesToWeight(shares: number): number {
   return Math.floor(1 + ((clamped - 2) * 9999) / 262142);
 }
 
+/** cgroup v1 memory.memsw.limit_in_bytes: memory plus swap (null: no memory limit, so none). */
+export function memswLimit(l: Limits): string | null {
+  if (l.memory <= 0) return null;
+  if (l.memorySwap === 0) return String(l.memory * 2);
+  return l.memorySwap < 0 ? '-1' : String(l.memorySwap);
+}
+
 /** cgroup v2 memory.swap.max: swap on top of memory. */
 export function swapMax(l: Limits): string {
   if (l.memory <= 0 || l.memorySwap < 0) return 'max';

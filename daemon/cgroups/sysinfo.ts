@@ -48,9 +48,7 @@ export function cgroupFeatures(mount: string, version: 1 | 2): CgroupFeatures {
   const file = (controller: string, name: string): boolean => existsSync(`${mount}/${controller}/${name}`);
   return {
     memoryLimit: file('memory', 'memory.limit_in_bytes'),
-    // The host may have memory.memsw.limit_in_bytes, but berth's v1 driver writes no swap limit:
-    // reported missing (with dockerd's warning) rather than promised.
-    swapLimit: false,
+    swapLimit: file('memory', 'memory.memsw.limit_in_bytes'),
     kernelMemory: file('memory', 'memory.kmem.limit_in_bytes'),
     kernelMemoryTCP: file('memory', 'memory.kmem.tcp.limit_in_bytes'),
     oomKillDisable: file('memory', 'memory.oom_control'),

@@ -4,7 +4,7 @@ import { mkdir, readFile, rmdir, writeFile } from 'fs/promises';
 import type { CgroupDriver, DaemonRealtime } from './driver';
 import { moveTo, ownCgroupFile } from './own';
 import { resolveRules, v1DeviceWrites, type DeviceRule } from './devices';
-import { CgroupApplyError, cpuQuota, goErrnoText, type CpusetInfo, type Limits } from './limits';
+import { CgroupApplyError, cpuQuota, goErrnoText, memswLimit, type CpusetInfo, type Limits } from './limits';
 import { blkioV1, keyValues, single, type CgroupStats } from './stats';
 
 const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'blkio', 'cpuset', 'devices'] as const;
@@ -139,10 +139,25 @@ export class CgroupV1 implements CgroupDriver {
     }
   }
 
+  /**
+   * The memory limit and, where the kernel accounts swap, memory plus swap. The kernel keeps the
+   * second at least the first at every write, so runc's order: memsw first when it grows past the
+   * current limit (or goes unlimited), else the limit first.
+   */
+  private memoryWrites(id: string, limits: Limits): Array<[string, string, string]> {
+    const memory: [string, string, string] = ['memory', 'memory.limit_in_bytes', String(limits.memory)];
+    const swap = memswLimit(limits);
+    const file = `${this.dir('memory', id)}/memory.memsw.limit_in_bytes`;
+    if (swap === null || !existsSync(file)) return [memory];
+    const memsw: [string, string, string] = ['memory', 'memory.memsw.limit_in_bytes', swap];
+    const current = Number(readFileSync(`${this.dir('memory', id)}/memory.limit_in_bytes`, 'utf8'));
+    return swap === '-1' || current < Number(swap) ? [memsw, memory] : [memory, memsw];
+  }
+
   /** [controller, file, value] for the limits; an update also resets what is now unlimited. */
   private writes(id: string, limits: Limits, update: boolean): Array<[string, string, string]> {
     const writes: Array<[string, string, string]> = [];
-    if (limits.memory > 0) writes.push(['memory', 'memory.limit_in_bytes', String(limits.memory)]);
+    if (limits.memory > 0) writes.push(...this.memoryWrites(id, limits));
     if (limits.memoryReservation) writes.push(['memory', 'memory.soft_limit_in_bytes', String(limits.memoryReservation)]);
     const q = cpuQuota(limits);
     if (q) writes.push(['cpu', 'cpu.cfs_period_us', String(q.period)], ['cpu', 'cpu.cfs_quota_us', String(q.quota)]);

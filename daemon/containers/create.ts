@@ -95,6 +95,7 @@ export function buildContainer(body: Json, name: string, image: ImageDefaults): 
   if (memory < 0) throw badRequest('Invalid memory limit: must be a positive number');
   const memorySwap = field<number>(hc, 'MemorySwap', 'number', 'HostConfig') ?? 0;
   if (memory > 0 && memorySwap > 0 && memorySwap < memory) throw badRequest('Minimum memoryswap limit should be larger than memory limit, see usage');
+  if (memory === 0 && memorySwap > 0) throw badRequest('You should always set the Memory limit when using Memoryswap limit, see usage');
   const nanoCpus = field<number>(hc, 'NanoCpus', 'number', 'HostConfig') ?? 0;
   const ncpu = cpus().length;
   if (nanoCpus !== 0 && (nanoCpus < 1e7 || nanoCpus > ncpu * 1e9)) {

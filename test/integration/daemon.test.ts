@@ -56,9 +56,9 @@ describe('berthd lifecycle', () => {
     const has = (p: string): boolean => existsSync(`/sys/fs/cgroup/${p}`);
     const info = (await d.api<Record<string, unknown>>('GET', '/info')).body;
     if (!v2) {
-      expect(info).toMatchObject({ MemoryLimit: has('memory/memory.limit_in_bytes'), SwapLimit: false, OomKillDisable: has('memory/memory.oom_control'), CpuCfsQuota: has('cpu/cpu.cfs_quota_us'), CPUSet: has('cpuset/cpuset.cpus') });
+      expect(info).toMatchObject({ MemoryLimit: has('memory/memory.limit_in_bytes'), SwapLimit: has('memory/memory.memsw.limit_in_bytes'), OomKillDisable: has('memory/memory.oom_control'), CpuCfsQuota: has('cpu/cpu.cfs_quota_us'), CPUSet: has('cpuset/cpuset.cpus') });
       expect(info.KernelMemoryTCP).toBe(has('memory/memory.kmem.tcp.limit_in_bytes') ? true : undefined);
-      expect(info.Warnings).toContain('WARNING: No swap limit support');
+      expect((info.Warnings as string[]).includes('WARNING: No swap limit support')).toBe(!has('memory/memory.memsw.limit_in_bytes'));
     }
     const forwarding = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '1';
     expect((info.Warnings as string[]).includes('WARNING: IPv4 forwarding is disabled')).toBe(!forwarding);

@@ -54,6 +54,34 @@ describe.skipIf(!hasDocker || v2)('docker update (cgroup v1 host; v2 is checked 
     expect(hostConfig('lim').PidsLimit).toBeNull();
   });
 
+  it('limits memory plus swap (memsw) as runc does: twice the memory by default, -1 unlimited, updates in either direction', async () => {
+    if (!existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes')) return;
+    const UNLIMITED = readFileSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes', 'utf8').trim();
+    const memsw = (name: string): string => cg('memory', name, 'memory.memsw.limit_in_bytes');
+    runSleeping('swapdef', '-m', '32m');
+    expect(memsw('swapdef')).toBe(String(64 * MB));
+    runSleeping('swapset', '-m', '32m', '--memory-swap', '48m');
+    expect(memsw('swapset')).toBe(String(48 * MB));
+    runSleeping('swapoff', '-m', '32m', '--memory-swap', '-1');
+    expect(memsw('swapoff')).toBe(UNLIMITED);
+    expect(hostConfig('swapoff')).toMatchObject({ Memory: 32 * MB, MemorySwap: -1 });
+    // Up: memsw has to grow before the limit can pass the old one; down: the limit shrinks first.
+    expect(d.docker(['update', '-m', '100m', '--memory-swap', '120m', 'swapset']).status).toBe(0);
+    expect([cg('memory', 'swapset', 'memory.limit_in_bytes'), memsw('swapset')]).toEqual([String(100 * MB), String(120 * MB)]);
+    expect(d.docker(['update', '-m', '16m', '--memory-swap', '20m', 'swapset']).status).toBe(0);
+    expect([cg('memory', 'swapset', 'memory.limit_in_bytes'), memsw('swapset')]).toEqual([String(16 * MB), String(20 * MB)]);
+    expect(d.docker(['restart', '-t', '0', 'swapset']).status).toBe(0);
+    expect(memsw('swapset')).toBe(String(20 * MB));
+    const message = 'You should always set the Memory limit when using Memoryswap limit, see usage';
+    const r = d.docker(['run', '--rm', '--memory-swap', '64m', IMG, 'true']);
+    expect(r.stderr.split('\n')[0]).toBe(`docker: Error response from daemon: ${message}`);
+    expect(r.status).toBe(125);
+    const api = await d.api('POST', '/containers/create?name=swaponly', { Image: IMG, HostConfig: { MemorySwap: 64 * MB } });
+    expect(api).toMatchObject({ status: 400, body: { message } });
+    expect(d.docker(['ps', '-aq', '--filter', 'name=swaponly']).stdout).toBe('');
+    for (const name of ['swapdef', 'swapset', 'swapoff']) expect(d.docker(['rm', '-f', name]).status).toBe(0);
+  });
+
   it('refuses bad values with dockerd messages and changes nothing', async () => {
     runSleeping('bad', '-m', '64m', '--cpus', '1');
     const before = hostConfig('bad');
