@@ -1,6 +1,7 @@
 // One interface over cgroup v1 and v2, chosen at start-up from what the host mounts.
 import { existsSync } from 'fs';
 import type { DeviceRule } from './devices';
+import type { CgroupfsSpec } from '../runtime/init-spec';
 import type { CpusetInfo, Limits } from './limits';
 import type { CgroupStats } from './stats';
 import { CgroupV1 } from './v1';
@@ -45,6 +46,8 @@ export interface CgroupDriver {
   pids(id: string): Promise<number[]>;
   /** CPU, memory, pids and I/O counters of the container's cgroup. */
   stats(id: string): Promise<CgroupStats>;
+  /** What containers get at /sys/fs/cgroup (the init mounts it in their cgroup namespace). */
+  cgroupfs(): CgroupfsSpec;
   /** The file holding the memory limit, for inspection. */
   memoryLimitFile(id: string): string;
 }

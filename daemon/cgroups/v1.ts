@@ -1,5 +1,6 @@
 // cgroup v1: one hierarchy per controller, the container's cgroup at <controller>/<parent>/<id>.
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, writeSync } from 'fs';
+import type { CgroupfsSpec } from '../runtime/init-spec';
 import { mkdir, readFile, rmdir, writeFile } from 'fs/promises';
 import type { CgroupDriver, DaemonRealtime } from './driver';
 import { moveTo, ownCgroupFile } from './own';
@@ -12,6 +13,7 @@ const CPUSET_LISTS = ['cpuset.cpus', 'cpuset.mems'];
 
 export class CgroupV1 implements CgroupDriver {
   readonly version = 1;
+  private layout: CgroupfsSpec | null = null;
   constructor(
     private readonly mount: string,
     private readonly parent: string,
@@ -212,6 +214,28 @@ export class CgroupV1 implements CgroupDriver {
 
   async removeParent(): Promise<void> {
     await Promise.all(CONTROLLERS.map((c) => rmdirIfPresent(`${this.mount}/${c}/${this.parent}`, false).catch(() => undefined)));
+  }
+
+  /** The host's hierarchies that hold a controller containers join, and the links to them. */
+  cgroupfs(): CgroupfsSpec {
+    if (this.layout) return this.layout;
+    const subsystems = new Set(CONTROLLERS as readonly string[]);
+    const hierarchies: Array<{ name: string; options: string }> = [];
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const f = line.split(' ');
+      const sep = f.indexOf('-');
+      const point = f[4] ?? '';
+      if (sep < 0 || f[sep + 1] !== 'cgroup' || point.slice(0, point.lastIndexOf('/')) !== this.mount) continue;
+      const controllers = (f[sep + 3] ?? '').split(',').filter((o) => subsystems.has(o));
+      if (controllers.length) hierarchies.push({ name: point.slice(point.lastIndexOf('/') + 1), options: controllers.join(',') });
+    }
+    const names = new Set(hierarchies.map((h) => h.name));
+    const links = readdirSync(this.mount, { withFileTypes: true })
+      .filter((e) => e.isSymbolicLink())
+      .map((e) => ({ name: e.name, target: readlinkSync(`${this.mount}/${e.name}`) }))
+      .filter((l) => names.has(l.target));
+    this.layout = { version: 1, hierarchies, links };
+    return this.layout;
   }
 
   memoryLimitFile(id: string): string {

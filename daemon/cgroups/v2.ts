@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'fs/promises';
 import * as libc from '../../native/libc';
 import { deviceFilterProgram } from './device-filter';
 import { resolveRules, type DeviceRule } from './devices';
+import type { CgroupfsSpec } from '../runtime/init-spec';
 import type { CgroupDriver } from './driver';
 import { moveTo, ownCgroupFile } from './own';
 import { cpuQuota, sharesToWeight, swapMax, type CpusetInfo, type Limits } from './limits';
@@ -125,6 +126,10 @@ export class CgroupV2 implements CgroupDriver {
 
   async removeParent(): Promise<void> {
     await rmdirIfPresent(`${this.mount}/${this.parent}`, false).catch(() => undefined);
+  }
+
+  cgroupfs(): CgroupfsSpec {
+    return { version: 2 };
   }
 
   memoryLimitFile(id: string): string {

@@ -317,6 +317,7 @@ export class ContainerManager {
           readonlyPaths: hc.Privileged ? [] : READONLY_PATHS,
           devices: devices.nodes,
           sysWritable: hc.Privileged,
+          cgroupfs: this.cgroups.cgroupfs(),
           readonlyRootfs: hc.ReadonlyRootfs === true,
           shmSize: typeof hc.ShmSize === 'number' && hc.ShmSize > 0 ? hc.ShmSize : undefined,
           sysctls,

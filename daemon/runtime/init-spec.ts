@@ -50,6 +50,12 @@ export interface ProcessSpec {
   noNewPrivileges?: boolean;
 }
 
+/**
+ * cgroup v2: the cgroup2 filesystem. v1, as runc lays it out: a tmpfs with one mount per hierarchy
+ * (its controllers as the mount options) and the host's symlinks beside them (cpu -> cpu,cpuacct).
+ */
+export type CgroupfsSpec = { version: 2 } | { version: 1; hierarchies: Array<{ name: string; options: string }>; links: Array<{ name: string; target: string }> };
+
 /** Start a container: the init builds its namespaces and root filesystem. */
 export interface ContainerSpec {
   kind: 'container';
@@ -64,8 +70,10 @@ export interface ContainerSpec {
   readonlyPaths: string[];
   /** Created once every mount is made, over whatever is at the path. */
   devices: DeviceNode[];
-  /** --privileged: /sys is mounted read-write. */
+  /** --privileged: /sys (and /sys/fs/cgroup) is mounted read-write. */
   sysWritable?: boolean;
+  /** What the container sees at /sys/fs/cgroup, rooted at its own cgroup (its cgroup namespace). */
+  cgroupfs: CgroupfsSpec;
   /** --read-only: the root filesystem is remounted read-only once everything is mounted. */
   readonlyRootfs?: boolean;
   /** Bytes of /dev/shm (--shm-size); 64 MiB when absent. */

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as libc from '../../native/libc';
 import { resolveInRoot } from '../util/resolve-in-root';
 import { copyTree, copyUp } from './copy-up';
-import type { ContainerSpec, DeviceNode, ExecSpec, InitMessage, InitMount, InitSpec, ProcessSpec } from './init-spec';
+import type { CgroupfsSpec, ContainerSpec, DeviceNode, ExecSpec, InitMessage, InitMount, InitSpec, ProcessSpec } from './init-spec';
 
 const SPEC_FD = 3;
 const STATUS_FD = 4;
@@ -143,7 +143,7 @@ function startContainer(spec: ContainerSpec): void {
   if (spec.readonlyRootfs) libc.mount(null, '/', null, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY, null);
   // Before becomeUser sets the rlimits: a low nofile limit would refuse the open.
   if (!spec.process.tty && !spec.stdin) devNullOnto([0]);
-  const { path, env, tty } = becomeUser(spec.process, cgroupFds, true);
+  const { path, env, tty } = becomeUser(spec.process, cgroupFds, () => mountCgroupfs(spec.cgroupfs, spec.sysWritable === true));
   if (tty) {
     // A session of its own with the terminal as its controlling tty, on fds 0-2.
     libc.setsid();
@@ -189,7 +189,7 @@ function joinContainer(spec: ExecSpec): void {
   // Opened before becomeUser sets the rlimits (a low nofile limit would refuse it): the init's
   // stdio once the command runs. posix_spawn's opens below need no free slot: each closes its fd first.
   const nul = fs.openSync('/dev/null', 'r+');
-  const { path, env, tty } = becomeUser(spec.process, cgroupFds, false);
+  const { path, env, tty } = becomeUser(spec.process, cgroupFds, null);
   // The terminal is opened anew by the child, after setsid, so that it becomes its controlling tty.
   const actions: libc.SpawnFileAction[] = tty
     ? [{ open: { fd: 0, path: tty.path, flags: fs.constants.O_RDWR } }, { dup2: { from: 0, to: 1 } }, { dup2: { from: 0, to: 2 } }]
@@ -231,7 +231,7 @@ function execFailure(arg0: string | undefined, e: unknown): StartError {
  * What both paths share before the command starts: user, environment, working directory,
  * terminal, cgroup, capabilities, in that order.
  */
-function becomeUser(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean): { path: string; env: string[]; tty: Console | null } {
+function becomeUser(p: ProcessSpec, cgroupFds: number[], inNewCgroupNs: (() => void) | null): { path: string; env: string[]; tty: Console | null } {
   const user = resolveUser(p.user);
   const env = withHome(p.env, user.home);
   const cwd = p.cwd || '/';
@@ -248,7 +248,10 @@ function becomeUser(p: ProcessSpec, cgroupFds: number[], newCgroupNs: boolean): 
     fs.writeSync(fd, '0');
     fs.closeSync(fd);
   }
-  if (newCgroupNs) libc.unshare(libc.CLONE_NEWCGROUP);
+  if (inNewCgroupNs) {
+    libc.unshare(libc.CLONE_NEWCGROUP);
+    inNewCgroupNs();
+  }
 
   // While the init still holds its capabilities (raising a hard limit needs CAP_SYS_RESOURCE), as runc sets them on its init.
   for (const r of p.rlimits) setRlimit(r);
@@ -370,6 +373,26 @@ function makeDevice(root: string, d: DeviceNode): void {
   fs.chownSync(path, d.uid, d.gid);
   // The umask cut the mode mknod was given.
   fs.chmodSync(path, d.mode);
+}
+
+/**
+ * /sys/fs/cgroup as Docker containers have it, read-only unless privileged. Mounted from inside the
+ * new cgroup namespace, so each hierarchy's root is the container's own cgroup.
+ */
+function mountCgroupfs(cg: CgroupfsSpec, writable: boolean): void {
+  const dir = '/sys/fs/cgroup';
+  const flags = NOSUID_NOEXEC_NODEV | (writable ? 0 : libc.MS_RDONLY);
+  if (cg.version === 2) {
+    libc.mount('cgroup2', dir, 'cgroup2', flags, null);
+    return;
+  }
+  libc.mount('tmpfs', dir, 'tmpfs', NOSUID_NOEXEC_NODEV, 'mode=755');
+  for (const h of cg.hierarchies) {
+    fs.mkdirSync(`${dir}/${h.name}`);
+    libc.mount('cgroup', `${dir}/${h.name}`, 'cgroup', flags, h.options);
+  }
+  for (const l of cg.links) fs.symlinkSync(l.target, `${dir}/${l.name}`);
+  if (!writable) libc.mount(null, dir, null, libc.MS_REMOUNT | flags, 'mode=755');
 }
 
 /** Through the container's own /proc, so the key lands in its network and IPC namespaces. */

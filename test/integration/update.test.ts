@@ -54,6 +54,22 @@ describe.skipIf(!hasDocker || v2)('docker update (cgroup v1 host; v2 is checked 
     expect(hostConfig('lim').PidsLimit).toBeNull();
   });
 
+  it('shows the container its own cgroups at /sys/fs/cgroup, read-only, as runc mounts them (read-write with --privileged)', () => {
+    const mounts = (out: string): string[] => out.split('\n').filter((l) => l.split(' ')[1]?.startsWith('/sys/fs/cgroup'));
+    const r = d.docker(['run', '--rm', '-m', '32m', '--pids-limit', '40', IMG, 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; grep memory /proc/self/cgroup; cat /proc/mounts; mkdir /sys/fs/cgroup/memory/sub']);
+    const [limit, pids, cgroupLine] = r.stdout.split('\n');
+    expect([limit, pids, cgroupLine]).toEqual([String(32 * MB), '40', expect.stringMatching(/^\d+:memory:\/$/)]);
+    const seen = mounts(r.stdout);
+    expect(seen[0]).toMatch(/^tmpfs \/sys\/fs\/cgroup tmpfs ro,nosuid,nodev,noexec,/);
+    // One mount per host hierarchy that containers join, each with its controllers.
+    const host = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - cgroup /.test(l) && /^\/sys\/fs\/cgroup\/(memory|pids|cpu|cpuacct|cpuset|freezer|blkio|devices)$/.test(l.split(' ')[4]));
+    expect(seen.slice(1).map((l) => l.split(' ')[1]).sort()).toEqual(host.map((l) => l.split(' ')[4]).sort());
+    for (const l of seen.slice(1)) expect(l).toMatch(/^cgroup \S+ cgroup ro,nosuid,nodev,noexec,/);
+    expect(r.stderr).toContain("can't create directory '/sys/fs/cgroup/memory/sub': Read-only file system");
+    const priv = d.docker(['run', '--rm', '--privileged', IMG, 'grep', ' /sys/fs/cgroup/memory ', '/proc/mounts']);
+    expect(priv.stdout).toMatch(/^cgroup \/sys\/fs\/cgroup\/memory cgroup rw,/);
+  });
+
   it('limits memory plus swap (memsw) as runc does: twice the memory by default, -1 unlimited, updates in either direction', async () => {
     if (!existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes')) return;
     const UNLIMITED = readFileSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes', 'utf8').trim();

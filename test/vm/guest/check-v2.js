@@ -189,6 +189,10 @@ async function limitsContainer() {
     ns = e.code;
   }
   check('container has its own cgroup namespace', ns === 'own', ns);
+  // Its /sys/fs/cgroup (seen through its mount namespace): cgroup2, read-only, rooted at its own cgroup.
+  check('container sees its memory.max at /sys/fs/cgroup', read(`/proc/${pid}/root/sys/fs/cgroup/memory.max`) === String(MEM), read(`/proc/${pid}/root/sys/fs/cgroup/memory.max`));
+  const cgMount = read(`/proc/${pid}/mountinfo`).split('\n').find((l) => l.split(' ')[4] === '/sys/fs/cgroup') || '';
+  check('container /sys/fs/cgroup is a read-only cgroup2', / - cgroup2 /.test(cgMount) && cgMount.split(' ')[5].split(',').includes('ro'), cgMount);
   return id;
 }
 
