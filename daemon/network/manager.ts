@@ -419,6 +419,7 @@ export class NetworkManager {
       if (mode.kind === 'host') {
         const host: Sandbox = { mode: 'host', key: '', endpoints: [], builtinEndpointId: newId() };
         this.live.set(c.Id, { c, sandbox: host });
+        this.builtinEvent(c, host, 'connect');
         return host;
       }
       if (mode.kind === 'container') return { mode: 'container', key: shared?.key ?? '', ownsNetns: false, endpoints: [] };
@@ -447,6 +448,7 @@ export class NetworkManager {
       this.live.set(c.Id, { c, sandbox });
       this.dns.update(this.dnsView());
       for (const ep of sandbox.endpoints) this.events.emit('network', 'connect', ep.networkId, { container: c.Id, name: ep.networkName, type: 'bridge' });
+      this.builtinEvent(c, sandbox, 'connect');
       return sandbox;
     });
   }
@@ -568,8 +570,16 @@ export class NetworkManager {
       this.dns.update(this.dnsView());
       await this.release(c, sandbox);
       for (const ep of sandbox.endpoints) this.events.emit('network', 'disconnect', ep.networkId, { container: c.Id, name: ep.networkName, type: 'bridge' });
+      this.builtinEvent(c, sandbox, 'disconnect');
       this.log.debug({ container: c.Id }, 'network torn down');
     });
+  }
+
+  /** dockerd reports joining host or none as a connect (leaving, a disconnect) of that network, its driver as the type. */
+  private builtinEvent(c: ContainerRecord, sandbox: Sandbox, action: 'connect' | 'disconnect'): void {
+    if (sandbox.mode !== 'host' && sandbox.mode !== 'none') return;
+    const n = this.store.builtin(sandbox.mode);
+    if (n) this.events.emit('network', action, n.Id, { container: c.Id, name: n.Name, type: n.Driver });
   }
 
   /** The gateway DNS a container on user networks uses, or undefined on the default bridge. */

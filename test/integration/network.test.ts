@@ -473,6 +473,16 @@ s.bind(53,${JSON.stringify(upstreamIp)},()=>console.log('ready'));`;
     for (const want of ['create appnet', 'connect appnet', 'disconnect appnet', 'destroy isolated', 'connect bridge']) expect(lines).toContain(want);
   });
 
+  it('reports host and none containers joining and leaving those networks, with their drivers as the type', () => {
+    const since = (Date.now() / 1000).toFixed(3);
+    ok(['run', '--rm', '--network', 'none', IMG, 'true']);
+    ok(['run', '--rm', '--network', 'host', IMG, 'true']);
+    const until = (Date.now() / 1000 + 1).toFixed(3);
+    const ev = d.docker(['events', '--since', since, '--until', until, '--filter', 'type=network', '--format', '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}} {{.Actor.ID}}']);
+    const ids = Object.fromEntries(['none', 'host'].map((n) => [n, inspect(n, '{{.Id}}')]));
+    expect(ev.stdout).toBe(`connect none null ${ids.none}\ndisconnect none null ${ids.none}\nconnect host host ${ids.host}\ndisconnect host host ${ids.host}\n`);
+  });
+
   it('prints with the berth client what the docker CLI prints', () => {
     ok(['run', '-d', '--name', 'ported', '-p', '127.0.0.1::80', '-p', '127.0.0.1::53/udp', IMG, 'sleep', '60']);
     for (const args of [['network', 'ls'], ['network', 'ls', '-q', '--filter', 'type=custom'], ['port', 'ported'], ['port', 'ported', '53/udp'], ['network', 'inspect', 'appnet'], ['ps', '--filter', 'name=ported', '--format', '{{.Names}} {{.Ports}}']]) {
