@@ -31,19 +31,6 @@ export interface Limits {
  */
 export class CgroupApplyError extends Error {}
 
-/** Go's text for the errno of a failed cgroup write (as os.PathError prints it). */
-export function goErrnoText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code ?? '';
-  const texts: Record<string, string> = {
-    EINVAL: 'invalid argument',
-    EPERM: 'operation not permitted',
-    EACCES: 'permission denied',
-    ENOENT: 'no such file or directory',
-    EBUSY: 'device or resource busy',
-  };
-  return texts[code] ?? (e as Error).message;
-}
-
 export const DEFAULT_CPU_PERIOD = 100_000;
 
 /** CFS quota and period in microseconds, or null when CPU time is unlimited. */

@@ -5,7 +5,9 @@ import { mkdir, readFile, rmdir, writeFile } from 'fs/promises';
 import type { CgroupDriver, DaemonRealtime } from './driver';
 import { moveTo, ownCgroupFile } from './own';
 import { resolveRules, v1DeviceWrites, type DeviceRule } from './devices';
-import { CgroupApplyError, cpuQuota, goErrnoText, memswLimit, type CpusetInfo, type Limits } from './limits';
+import { goErrnoText } from '../util/go-errno';
+import { mountTable } from '../util/mounts';
+import { CgroupApplyError, cpuQuota, memswLimit, type CpusetInfo, type Limits } from './limits';
 import { blkioV1, keyValues, single, type CgroupStats } from './stats';
 
 const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'blkio', 'cpuset', 'devices'] as const;
@@ -221,12 +223,9 @@ export class CgroupV1 implements CgroupDriver {
     if (this.layout) return this.layout;
     const subsystems = new Set(CONTROLLERS as readonly string[]);
     const hierarchies: Array<{ name: string; options: string }> = [];
-    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-      const f = line.split(' ');
-      const sep = f.indexOf('-');
-      const point = f[4] ?? '';
-      if (sep < 0 || f[sep + 1] !== 'cgroup' || point.slice(0, point.lastIndexOf('/')) !== this.mount) continue;
-      const controllers = (f[sep + 3] ?? '').split(',').filter((o) => subsystems.has(o));
+    for (const { point, fstype, superOptions } of mountTable()) {
+      if (fstype !== 'cgroup' || point.slice(0, point.lastIndexOf('/')) !== this.mount) continue;
+      const controllers = superOptions.filter((o) => subsystems.has(o));
       if (controllers.length) hierarchies.push({ name: point.slice(point.lastIndexOf('/') + 1), options: controllers.join(',') });
     }
     const names = new Set(hierarchies.map((h) => h.name));

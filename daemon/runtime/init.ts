@@ -5,6 +5,7 @@
 // mostly started ahead of the request (spare-pool.ts). It runs on every start: keep its imports minimal.
 import * as fs from 'fs';
 import * as libc from '../../native/libc';
+import { goErrnoText } from '../util/go-errno';
 import { resolveInRoot } from '../util/resolve-in-root';
 import { copyTree, copyUp } from './copy-up';
 import type { CgroupfsSpec, ContainerSpec, DeviceNode, ExecSpec, InitMessage, InitMount, InitSpec, ProcessSpec } from './init-spec';
@@ -270,15 +271,11 @@ function becomeUser(p: ProcessSpec, cgroupFds: number[], inNewCgroupNs: (() => v
   return { path, env, tty };
 }
 
-/** Go's texts for the errno values prlimit gives, as runc's message carries them. */
-const ERRNO_TEXT: Record<string, string> = { EPERM: 'operation not permitted', EINVAL: 'invalid argument' };
-
 function setRlimit(r: ProcessSpec['rlimits'][number]): void {
   try {
     libc.setRlimit(r.type, r.soft, r.hard);
   } catch (e) {
-    const code = (e as libc.SyscallError).code;
-    throw new StartError(`error during container init: error setting rlimits for ready process: error setting rlimit type ${r.type}: ${ERRNO_TEXT[code] ?? code}`, 128);
+    throw new StartError(`error during container init: error setting rlimits for ready process: error setting rlimit type ${r.type}: ${goErrnoText(e)}`, 128);
   }
 }
 
